@@ -1,0 +1,66 @@
+# The README's commands. `make run` and `make test` each set up .venv from requirements.lock first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Embedded defaults; each is overridable from the environment the tools' standard way.
+export PATH := $(BIN):$(PATH)
+export PREFECT_HOME ?= $(CURDIR)/.prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+# Raw data mirror: on machines without access to the upstream servers use ../shared/data.
+ifeq ($(origin SEQLAB_DATA_MIRROR), undefined)
+  ifneq ($(wildcard ../shared/data),)
+    export SEQLAB_DATA_MIRROR := $(abspath ../shared/data)
+  endif
+endif
+
+.PHONY: help setup run data describe test test-fast lint format typecheck lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade "pip>=24"
+	$(VENV)/bin/python -m pip install --quiet -r requirements.lock
+	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+setup: $(STAMP)  ## create .venv and install the locked stack
+
+run: setup  ## fetch, validate and prepare all four datasets (dvc repro), then describe them
+	dvc repro
+	@for dataset in imdb giss cet synthetic; do seqlab describe $$dataset --json; done
+
+data: setup  ## same stages as `make run`, without the summary
+	dvc repro
+
+test: setup lint typecheck  ## ruff, mypy, then the whole test suite
+	python -m pytest -q
+
+test-fast: setup  ## unit tests only
+	python -m pytest -q tests/unit
+
+lint: setup  ## ruff lint and format check
+	ruff check src tests flows
+	ruff format --check src tests flows
+
+format: setup  ## apply ruff's formatting and safe fixes
+	ruff check --fix src tests flows
+	ruff format src tests flows
+
+typecheck: setup  ## mypy on src
+	mypy src/seqlab
+
+lock: setup  ## re-resolve requirements.lock from the current .venv
+	@(echo "# Exact resolved stack for Python 3.11 (pip freeze). Regenerate with: make lock"; \
+	  $(VENV)/bin/python -m pip freeze --exclude-editable | grep -v '^seqlab') > requirements.lock.tmp
+	mv requirements.lock.tmp requirements.lock
+
+clean:  ## remove derived data and caches (keeps .venv and the DVC cache)
+	rm -rf data/raw data/prepared .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,189 @@
+"""params.yaml, validated once at the edge into typed, frozen objects.
+
+Library code never opens params.yaml: the CLI (and the flows) call :func:`load_params` and pass
+the resulting sections down. Unknown keys and bad values fail with the dotted key in the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DATASETS: tuple[str, ...] = ("imdb", "giss", "cet", "synthetic")
+SERIES_DATASETS: tuple[str, ...] = ("giss", "cet", "synthetic")
+
+
+class Section(BaseModel):
+    """Base of every params section: frozen, and an unknown key is an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ImdbParams(Section):
+    """Text preparation for the IMDB reviews."""
+
+    max_tokens: int = Field(20000, ge=3, description="vocabulary size including padding and [UNK]")
+    max_len: int = Field(200, ge=1)
+    padding: Literal["pre", "post"] = "post"
+    truncating: Literal["pre", "post"] = "post"
+    pad_value: int = 0
+    validation_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    seed: int = 42
+
+
+class WindowParams(Section):
+    """Time-based split, normalisation and windowing shared by the series datasets."""
+
+    split_index: int = Field(ge=1, description="first index of the test period")
+    end_date: date | None = Field(None, description="last date used (the protocol's end), inclusive")
+    window_size: int = Field(ge=1)
+    horizon: int = Field(1, ge=1)
+    stride: int = Field(1, ge=1)
+    validation_fraction: float = Field(0.1, gt=0.0, lt=1.0)
+
+
+class GissParams(WindowParams):
+    """GISS station series: gap policy plus windowing."""
+
+    gap_policy: Literal["error", "interpolate"] = "interpolate"
+
+
+class CetParams(WindowParams):
+    """HadCET daily series: gap policy plus windowing."""
+
+    gap_policy: Literal["error", "interpolate"] = "interpolate"
+
+
+class SyntheticParams(WindowParams):
+    """The book's synthetic trend + seasonality + noise series, plus windowing."""
+
+    n_points: int = Field(1461, ge=2)
+    baseline: float = 10.0
+    slope: float = 0.09
+    amplitude: float = 20.0
+    period: int = Field(365, ge=1)
+    noise_level: float = Field(5.0, ge=0.0)
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _split_inside(self) -> SyntheticParams:
+        if self.split_index >= self.n_points:
+            raise ValueError(f"split_index {self.split_index} must be below n_points {self.n_points}")
+        return self
+
+
+class Params(Section):
+    """All tunables of seqlab, one section per concern."""
+
+    imdb: ImdbParams
+    giss: GissParams
+    cet: CetParams
+    synthetic: SyntheticParams
+
+    def series(self, dataset: str) -> WindowParams:
+        """Return the windowing section of a series dataset."""
+        if dataset not in SERIES_DATASETS:
+            raise ValueError(f"{dataset!r} is not a series dataset; expected one of {', '.join(SERIES_DATASETS)}")
+        section: WindowParams = getattr(self, dataset)
+        return section
+
+
+class ConfigError(ValueError):
+    """params.yaml or a --param override is invalid; the message names the key."""
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``key.sub=value`` (value read as YAML, so ``3``, ``0.5``, ``post``, ``null`` work)."""
+    key, separator, raw_value = text.partition("=")
+    key = key.strip()
+    if not separator or not key:
+        raise ConfigError(f"--param {text!r}: expected KEY=VALUE, e.g. imdb.max_len=100")
+    try:
+        value = yaml.safe_load(raw_value) if raw_value.strip() else ""
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--param {key}: cannot read value {raw_value!r}: {error}") from error
+    return key, value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with dotted-key overrides applied; an unknown key is an error."""
+    result = _deep_copy(raw)
+    for text in overrides:
+        key, value = parse_override(text)
+        node: Any = result
+        parts = key.split(".")
+        for depth, part in enumerate(parts[:-1]):
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(f"--param {key}: unknown key {'.'.join(parts[: depth + 1])!r}")
+            node = node[part]
+        if not isinstance(node, dict) or parts[-1] not in _known_keys(parts[:-1], node):
+            raise ConfigError(f"--param {key}: unknown key {key!r}")
+        node[parts[-1]] = value
+    return result
+
+
+def _known_keys(prefix: list[str], node: dict[str, Any]) -> set[str]:
+    """Keys present in the file plus fields the schema knows (optional ones may be absent)."""
+    model: Any = Params
+    for part in prefix:
+        is_model = isinstance(model, type) and issubclass(model, BaseModel)
+        field = model.model_fields.get(part) if is_model else None
+        model = field.annotation if field is not None else None
+    known = set(node)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        known |= set(model.model_fields)
+    return known
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _deep_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(item) for item in value]
+    return value
+
+
+def validate_params(raw: Mapping[str, Any], source: str = "params") -> Params:
+    """Validate a raw mapping into :class:`Params`, naming each bad key in the error."""
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+            message = item["msg"]
+            if item["type"] == "extra_forbidden":
+                message = "unknown key"
+            elif "input" in item and item["type"] != "missing":
+                message = f"{message} (got {item['input']!r})"
+            problems.append(f"{source}: {key}: {message}")
+        raise ConfigError("\n".join(problems)) from None
+
+
+def load_raw(path: str | Path) -> dict[str, Any]:
+    """Read params.yaml as a mapping, with errors that name the file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: params file not found") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: invalid YAML: {getattr(error, 'problem', error)}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    return raw
+
+
+def load_params(path: str | Path = "params.yaml", overrides: Iterable[str] = ()) -> Params:
+    """Load, override and validate params.yaml: the one place the file is read."""
+    raw = apply_overrides(load_raw(path), overrides)
+    return validate_params(raw, source=str(path))

@@ -1,0 +1,1 @@
+"""Raw data: fetching with checksums and strict parsers, one per file format."""

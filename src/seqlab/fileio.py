@@ -1,0 +1,75 @@
+"""Atomic writes: a reader never sees a half-written file, a failure leaves nothing behind."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+CHUNK_BYTES = 1 << 20
+
+
+def sha256_file(path: str | Path) -> str:
+    """Return the hex sha256 of a file, read in chunks so large archives stay cheap."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_path(destination: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``destination``; rename it into place only on success."""
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
+    os.close(handle)
+    temporary = Path(temporary_name)
+    try:
+        yield temporary
+        os.replace(temporary, destination)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_open(destination: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
+    """Open a temporary file for writing that replaces ``destination`` only when closed cleanly."""
+    with atomic_path(destination) as temporary:
+        kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": encoding}
+        with open(temporary, mode, **kwargs) as handle:
+            yield handle
+
+
+def write_json(destination: str | Path, payload: Any) -> None:
+    """Write ``payload`` as indented, key-sorted JSON atomically (stable bytes for DVC hashes)."""
+    with atomic_open(destination) as handle:
+        json.dump(payload, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+
+
+@contextlib.contextmanager
+def atomic_directory(destination: str | Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``destination`` that replaces it on success."""
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent))
+    try:
+        yield temporary
+        if destination.exists():
+            backup = destination.with_name(f".{destination.name}.old")
+            shutil.rmtree(backup, ignore_errors=True)
+            os.replace(destination, backup)
+            os.replace(temporary, destination)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(temporary, destination)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)

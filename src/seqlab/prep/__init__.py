@@ -1,0 +1,1 @@
+"""Preparation of parsed data for sequence models (pure functions)."""
