@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     dataset_choices = [*DATASETS, "all"]
 
-    fetch = commands.add_parser("fetch", help="fetch (or generate) raw data into data/raw/DATASET and verify it")
+    fetch = commands.add_parser(
+        "fetch", help="fetch (or generate) raw data into data/raw/DATASET and verify it"
+    )
     fetch.add_argument("dataset", choices=dataset_choices)
     fetch.add_argument(
         "--mirror", default=None, help=f"folder or base URL holding DATASET/FILE (default: ${MIRROR_ENV})"
@@ -51,10 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="take a revised upstream file and record its new sha256 in data/sources.lock.json",
     )
 
-    prepare = commands.add_parser("prepare", help="validate raw data and prepare it into data/prepared/DATASET")
+    prepare = commands.add_parser(
+        "prepare", help="validate raw data and prepare it into data/prepared/DATASET"
+    )
     prepare.add_argument("dataset", choices=dataset_choices)
 
-    describe = commands.add_parser("describe", help="summarise a raw dataset (counts, dates, missing, sha256)")
+    describe = commands.add_parser(
+        "describe", help="summarise a raw dataset (counts, dates, missing, sha256)"
+    )
     describe.add_argument("dataset", choices=DATASETS)
     describe.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
@@ -80,7 +86,9 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         if arguments.command == "fetch":
             for dataset in _datasets(arguments.dataset):
-                stages.fetch(dataset, params, paths, mirror=arguments.mirror, update=arguments.update, log=_log)
+                stages.fetch(
+                    dataset, params, paths, mirror=arguments.mirror, update=arguments.update, log=_log
+                )
         elif arguments.command == "prepare":
             for dataset in _datasets(arguments.dataset):
                 started = time.perf_counter()

@@ -88,7 +88,9 @@ class Params(Section):
     def series(self, dataset: str) -> WindowParams:
         """Return the windowing section of a series dataset."""
         if dataset not in SERIES_DATASETS:
-            raise ValueError(f"{dataset!r} is not a series dataset; expected one of {', '.join(SERIES_DATASETS)}")
+            raise ValueError(
+                f"{dataset!r} is not a series dataset; expected one of {', '.join(SERIES_DATASETS)}"
+            )
         section: WindowParams = getattr(self, dataset)
         return section
 

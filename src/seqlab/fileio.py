@@ -29,7 +29,9 @@ def atomic_path(destination: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``destination``; rename it into place only on success."""
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
+    handle, temporary_name = tempfile.mkstemp(
+        prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
+    )
     os.close(handle)
     temporary = Path(temporary_name)
     try:
@@ -40,7 +42,9 @@ def atomic_path(destination: str | Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_open(destination: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
+def atomic_open(
+    destination: str | Path, mode: str = "w", encoding: str | None = "utf-8"
+) -> Iterator[IO[Any]]:
     """Open a temporary file for writing that replaces ``destination`` only when closed cleanly."""
     with atomic_path(destination) as temporary:
         kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": encoding}

@@ -33,9 +33,9 @@ class ProjectPaths:
         return self.root / "data" / "sources.lock.json"
 
     def raw_dir(self, dataset: str) -> Path:
-        """Raw folder of one dataset."""
+        """Return the raw folder of one dataset."""
         return self.raw / dataset
 
     def prepared_dir(self, dataset: str) -> Path:
-        """Prepared folder of one dataset."""
+        """Return the prepared folder of one dataset."""
         return self.prepared / dataset

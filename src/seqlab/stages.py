@@ -180,6 +180,12 @@ def _array_record(array: np.ndarray) -> dict[str, Any]:
     }
 
 
+def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Save named arrays as one compressed .npz (numpy writes fixed zip timestamps: stable bytes)."""
+    named: dict[str, Any] = dict(arrays)
+    np.savez_compressed(path, **named)
+
+
 def _length_record(stats: LengthStats) -> dict[str, Any]:
     return {
         "count": stats.count,
@@ -239,13 +245,15 @@ def prepare_imdb(params: Params, paths: ProjectPaths, log: Log = print) -> dict[
         "dataset": "imdb",
         "source": {"file": source.name, "sha256": sha256_file(source)},
         "params": settings.model_dump(mode="json"),
-        "counts": {name: {"total": len(part), "pos": sum(r.label for r in part)} for name, part in parts.items()},
+        "counts": {
+            name: {"total": len(part), "pos": sum(r.label for r in part)} for name, part in parts.items()
+        },
         "vocabulary": {"size": len(vocabulary), "file": "vocabulary.txt", "fitted_on": "train"},
         "lengths_before_padding": lengths,
         "arrays": {name: _array_record(array) for name, array in arrays.items()},
     }
     with atomic_directory(paths.prepared_dir("imdb")) as folder:
-        np.savez_compressed(folder / "arrays.npz", **arrays)
+        _save_arrays(folder / "arrays.npz", arrays)
         (folder / "vocabulary.txt").write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
         texts = pd.DataFrame(
             {
@@ -257,7 +265,10 @@ def prepare_imdb(params: Params, paths: ProjectPaths, log: Log = print) -> dict[
             }
         )
         texts.to_parquet(folder / "texts.parquet", index=False)
-        manifest["arrays"]["texts.parquet"] = {"rows": len(texts), "sha256": sha256_file(folder / "texts.parquet")}
+        manifest["arrays"]["texts.parquet"] = {
+            "rows": len(texts),
+            "sha256": sha256_file(folder / "texts.parquet"),
+        }
         write_json(folder / "manifest.json", manifest)
     log(f"imdb: prepared into {paths.prepared_dir('imdb')}")
     return manifest
@@ -326,7 +337,7 @@ def prepare_series(dataset: str, params: Params, paths: ProjectPaths, log: Log =
         "arrays": {name: _array_record(array) for name, array in arrays.items()},
     }
     with atomic_directory(paths.prepared_dir(dataset)) as folder:
-        np.savez_compressed(folder / "windows.npz", **arrays)
+        _save_arrays(folder / "windows.npz", arrays)
         if dates is not None:
             with atomic_open(folder / "dates.txt") as handle:
                 handle.write("\n".join(dates) + "\n")

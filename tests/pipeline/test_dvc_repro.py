@@ -37,7 +37,9 @@ pytestmark = [
 def _run(command: list[str], cwd: Path, env: dict[str, str]) -> str:
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     if result.returncode != 0:
-        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     return result.stdout + result.stderr
 
 
@@ -108,14 +110,18 @@ def test_changing_one_param_reruns_only_its_stage(project: tuple[Path, dict[str,
 
 def test_pull_restores_the_exact_snapshot(project: tuple[Path, dict[str, str]]) -> None:
     root, env = project
-    expected = {path: sha256_file(path) for path in sorted((root / "data" / "raw").glob("*/*")) if path.is_file()}
+    expected = {
+        path: sha256_file(path) for path in sorted((root / "data" / "raw").glob("*/*")) if path.is_file()
+    }
     assert len(expected) == 4, expected
     _run(["dvc", "push"], root, env)
     shutil.rmtree(root / "data" / "raw")
     shutil.rmtree(root / "data" / "prepared")
     shutil.rmtree(root / ".dvc" / "cache")
     _run(["dvc", "pull"], root, env)
-    restored = {path: sha256_file(path) for path in sorted((root / "data" / "raw").glob("*/*")) if path.is_file()}
+    restored = {
+        path: sha256_file(path) for path in sorted((root / "data" / "raw").glob("*/*")) if path.is_file()
+    }
     assert restored == expected
     assert (root / "data/prepared/imdb/arrays.npz").is_file()
     assert "Data and pipelines are up to date." in _run(["dvc", "status"], root, env)
