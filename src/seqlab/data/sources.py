@@ -119,9 +119,10 @@ def _copy_to(location: str, destination: Path) -> None:
         shutil.copyfile(location, destination)
         return
     request = urllib.request.Request(location, headers={"User-Agent": "seqlab (+data fetch)"})
-    with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response, open(
-        destination, "wb"
-    ) as handle:
+    with (
+        urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response,
+        open(destination, "wb") as handle,
+    ):
         shutil.copyfileobj(response, handle, CHUNK_BYTES)
         # http.client ends a body cut short by a dropped connection silently; a partial file must
         # never be hashed, accepted (with --update) or recorded, so treat it as a failed location.

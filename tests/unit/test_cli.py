@@ -1,0 +1,217 @@
+"""The ``seqlab`` command run in-process against a temporary project root (and once as the console script)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqlab.cli import run
+from seqlab.data.giss import parse_giss_csv
+from seqlab.data.sources import MIRROR_ENV
+from seqlab.fileio import sha256_file
+
+REPO = Path(__file__).resolve().parents[2]
+REPO_PARAMS = REPO / "params.yaml"
+# Read at import: the autouse fixture below removes the variable while each test runs.
+REAL_MIRROR = Path(os.environ.get(MIRROR_ENV) or REPO.parent / "shared" / "data")
+
+
+def real_mirror() -> Path:
+    mirror = REAL_MIRROR
+    if not (mirror / "giss").is_dir():
+        pytest.skip(f"no giss folder in the data mirror {mirror}")
+    return mirror
+
+
+def seqlab(root: Path, *arguments: str) -> int:
+    return run(["--root", str(root), "--params", str(REPO_PARAMS), *arguments])
+
+
+def describe_json(root: Path, dataset: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    capsys.readouterr()
+    assert seqlab(root, "describe", dataset, "--json") == 0
+    summary: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return summary
+
+
+@pytest.fixture(autouse=True)
+def _no_mirror_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests pass --mirror explicitly; a mirror in the environment must not change what they do.
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
+
+
+@pytest.fixture
+def giss_root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A project root with the real GISS file fetched from the mirror."""
+    mirror = real_mirror()
+    assert seqlab(tmp_path, "fetch", "giss", "--mirror", str(mirror)) == 0
+    capsys.readouterr()
+    return tmp_path
+
+
+# --------------------------------------------------------------------------- synthetic (no data needed)
+
+
+def test_fetch_then_describe_synthetic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert seqlab(tmp_path, "fetch", "synthetic") == 0
+    assert "generated 1461 points" in capsys.readouterr().err
+    raw = tmp_path / "data" / "raw" / "synthetic" / "synthetic.csv"
+    assert raw.is_file()
+
+    summary = describe_json(tmp_path, "synthetic", capsys)
+    assert summary["dataset"] == "synthetic"
+    assert summary["valid_records"] == 1461
+    assert summary["missing"] == 0
+    assert summary["sha256"] == sha256_file(raw)
+    assert len(summary["sha256"]) == 64
+    assert summary["source_file"] == "data/raw/synthetic/synthetic.csv"
+
+    # The plain (table) form prints the same facts.
+    assert seqlab(tmp_path, "describe", "synthetic") == 0
+    assert "valid_records: 1461" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- GISS from the real mirror
+
+
+@pytest.mark.data
+def test_fetch_and_describe_giss(giss_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    summary = describe_json(giss_root, "giss", capsys)
+    assert summary["valid_records"] == 897
+    assert summary["first_date"] == "1950-01"
+    assert summary["last_date"] == "2024-09"
+    assert summary["missing"] == 3
+    assert summary["frequency"] == "monthly"
+    lock = json.loads((giss_root / "data" / "sources.lock.json").read_text(encoding="utf-8"))
+    assert lock["giss"]["sha256"] == summary["sha256"]
+    assert summary["sha256_matches_lock"] is True
+
+
+@pytest.mark.data
+def test_prepare_giss_manifest(giss_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert seqlab(giss_root, "prepare", "giss") == 0
+    assert "giss: prepared" in capsys.readouterr().err
+    folder = giss_root / "data" / "prepared" / "giss"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+    raw = giss_root / "data" / "raw" / "giss" / "station.csv"
+    series = parse_giss_csv(raw).values.loc[: pd.Timestamp("2019-12-01")]
+    assert series.index[0] == pd.Timestamp("1950-01-01")
+    assert series.size == 840
+    values = series.to_numpy(dtype=np.float64)
+    train = values[:792]
+
+    assert manifest["source"] == {"file": "station.csv", "sha256": sha256_file(raw)}
+    assert manifest["normalization"]["mean"] == pytest.approx(float(np.mean(train)), rel=1e-12)
+    assert manifest["normalization"]["std"] == pytest.approx(float(np.std(train)), rel=1e-12)
+    assert manifest["normalization"]["fitted_on"] == "train_period"
+    assert manifest["series"]["count"] == 840
+    assert manifest["series"]["train_period"] == {"first": "1950-01", "last": "2015-12", "count": 792}
+    assert manifest["series"]["test_period"] == {"first": "2016-01", "last": "2019-12", "count": 48}
+
+    with np.load(folder / "windows.npz") as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    assert set(arrays) == set(manifest["arrays"])
+    for name, array in arrays.items():
+        record = manifest["arrays"][name]
+        assert record["shape"] == list(array.shape), name
+        assert record["dtype"] == str(array.dtype), name
+        assert record["sha256"] == hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest(), name
+
+    window_size = manifest["params"]["window_size"]
+    assert window_size == 24
+    for part in ("train", "validation", "test"):
+        count = manifest["windows"][part]
+        assert arrays[f"x_{part}"].shape == (count, window_size)
+        assert arrays[f"y_{part}"].shape == (count, 1)
+        assert arrays[f"{part}_target_index"].shape == (count, 1)
+    assert manifest["windows"]["test"] == 48
+    assert manifest["windows"]["train"] + manifest["windows"]["validation"] == 792 - window_size
+    assert arrays["test_target_index"][0, 0] == 792
+    np.testing.assert_array_equal(arrays["values"], values)
+    mean, std = manifest["normalization"]["mean"], manifest["normalization"]["std"]
+    np.testing.assert_allclose(arrays["y_test"][:, 0] * std + mean, values[792:], rtol=1e-12)
+
+    dates = (folder / "dates.txt").read_text(encoding="utf-8").split()
+    assert dates[0] == "1950-01" and dates[-1] == "2019-12" and len(dates) == 840
+
+
+# --------------------------------------------------------------------------- errors and exit codes
+
+
+def test_describe_before_fetch_tells_what_to_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert seqlab(tmp_path, "describe", "cet") == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "seqlab: error:" in captured.err
+    assert "run `seqlab fetch cet`" in captured.err
+
+
+def test_bad_param_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert seqlab(tmp_path, "--param", "cet.windowsize=3", "describe", "synthetic") == 2
+    assert "cet.windowsize" in capsys.readouterr().err
+
+    assert seqlab(tmp_path, "--param", "imdb.padding=middle", "fetch", "synthetic") == 2
+    assert "imdb.padding" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()
+
+
+def test_missing_params_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "absent.yaml"
+    assert run(["--root", str(tmp_path), "--params", str(missing), "fetch", "synthetic"]) == 2
+    assert str(missing) in capsys.readouterr().err
+
+
+def test_unknown_dataset_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        run(["describe", "nope"])
+    assert caught.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_lock_mismatch_exits_2_with_both_hashes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A local mirror only: the lock check must fail before anything else is tried.
+    mirror = tmp_path / "mirror"
+    (mirror / "giss").mkdir(parents=True)
+    content = b"a GISS file that is not the locked one\n"
+    (mirror / "giss" / "station.csv").write_bytes(content)
+    root = tmp_path / "project"
+    lock = root / "data" / "sources.lock.json"
+    lock.parent.mkdir(parents=True)
+    wrong = "0123456789abcdef" * 4
+    lock.write_text(
+        json.dumps({"giss": {"file": "station.csv", "sha256": wrong, "size": 1}}), encoding="utf-8"
+    )
+
+    assert seqlab(root, "fetch", "giss", "--mirror", str(mirror)) == 2
+    err = capsys.readouterr().err
+    assert wrong in err
+    assert hashlib.sha256(content).hexdigest() in err
+    assert "--update" in err
+    assert not (root / "data" / "raw" / "giss" / "station.csv").exists()
+
+    # --update takes it and records the new hash.
+    assert seqlab(root, "fetch", "giss", "--mirror", str(mirror), "--update") == 0
+    recorded = json.loads(lock.read_text(encoding="utf-8"))["giss"]["sha256"]
+    assert recorded == hashlib.sha256(content).hexdigest()
+
+
+# --------------------------------------------------------------------------- the installed entry point
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "seqlab"
+    assert script.is_file(), f"{script} missing: is the package installed (pip install -e .)?"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    for command in ("fetch", "prepare", "describe"):
+        assert command in result.stdout
