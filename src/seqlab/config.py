@@ -34,6 +34,76 @@ class ImdbParams(Section):
     pad_value: int = 0
     validation_fraction: float = Field(0.2, gt=0.0, lt=1.0)
     seed: int = 42
+    subset: int | None = Field(None, ge=4, description="keep this many reviews per split (smoke runs)")
+    baseline_max_features: int = Field(
+        200000, ge=1, description="tf-idf n-gram features of the linear baseline"
+    )
+    tuning: TuningParams
+    training: TrainingParams
+
+
+class SpaceEntry(Section):
+    """One hyperparameter of a search space: a fixed value, a list of choices or a range."""
+
+    value: Any = None
+    values: list[Any] | None = None
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    sampling: Literal["linear", "log"] = "linear"
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SpaceEntry:
+        kinds = [
+            self.value is not None,
+            self.values is not None,
+            self.min is not None or self.max is not None,
+        ]
+        if sum(kinds) != 1:
+            raise ValueError("give exactly one of value, values, or min and max")
+        if self.values is not None and not self.values:
+            raise ValueError("values must not be empty")
+        if kinds[2] and (self.min is None or self.max is None or self.min > self.max):
+            raise ValueError(f"a range needs min <= max (got min={self.min}, max={self.max})")
+        return self
+
+
+class TuningParams(Section):
+    """Keras Tuner search: algorithm, objective, budget and the search space."""
+
+    algorithm: Literal["random", "hyperband", "bayesian"] = "random"
+    objective: str = "val_loss"
+    direction: Literal["min", "max"] = "min"
+    max_trials: int = Field(4, ge=1)
+    epochs: int = Field(5, ge=1)
+    batch_size: int = Field(32, ge=1)
+    executions_per_trial: int = Field(1, ge=1)
+    max_consecutive_failed_trials: int = Field(3, ge=1)
+    seed: int = 42
+    space: dict[str, SpaceEntry]
+
+
+class VariantParams(Section):
+    """Dropout settings of one training variant of the best configuration."""
+
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    recurrent_dropout: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+class TrainingParams(Section):
+    """Retraining of the best configuration, once per dropout variant."""
+
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(32, ge=1)
+    patience: int = Field(5, ge=1)
+    seed: int = 42
+    variants: dict[str, VariantParams]
+
+    @model_validator(mode="after")
+    def _has_variants(self) -> TrainingParams:
+        if not self.variants:
+            raise ValueError("variants: give at least one variant")
+        return self
 
 
 class WindowParams(Section):
@@ -45,6 +115,10 @@ class WindowParams(Section):
     horizon: int = Field(1, ge=1)
     stride: int = Field(1, ge=1)
     validation_fraction: float = Field(0.1, gt=0.0, lt=1.0)
+    period: int = Field(12, ge=1, description="season length in steps, for seasonal baselines")
+    ar_order: int = Field(1, ge=0, description="AR order of the climatology + AR baseline")
+    tuning: TuningParams
+    training: TrainingParams
 
 
 class GissParams(WindowParams):
@@ -66,7 +140,6 @@ class SyntheticParams(WindowParams):
     baseline: float = 10.0
     slope: float = 0.09
     amplitude: float = 20.0
-    period: int = Field(365, ge=1)
     noise_level: float = Field(5.0, ge=0.0)
     seed: int = 42
 

@@ -214,11 +214,23 @@ def split_validation(reviews: list[Review], fraction: float, seed: int) -> tuple
     return list(fit), list(validation)
 
 
+def take_subset(reviews: list[Review], per_split: int) -> list[Review]:
+    """Keep the first ``per_split`` reviews of each split, half of each label (smoke runs)."""
+    kept: list[Review] = []
+    for split in sorted({review.split for review in reviews}):
+        for label in (0, 1):
+            matching = [review for review in reviews if review.split == split and review.label == label]
+            kept.extend(matching[: per_split // 2])
+    return kept
+
+
 def prepare_imdb(params: Params, paths: ProjectPaths, log: Log = print) -> dict[str, Any]:
     """Tokenise and pad IMDB: vocabulary fitted on the training part only, validation carved from train."""
     settings = params.imdb
     source = raw_file("imdb", paths)
     reviews = read_imdb(source)
+    if settings.subset is not None:
+        reviews = take_subset(reviews, settings.subset)
     train = [review for review in reviews if review.split == "train"]
     test = [review for review in reviews if review.split == "test"]
     if not train or not test:
