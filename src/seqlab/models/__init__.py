@@ -1,0 +1,31 @@
+"""Model builders for seqlab: series forecasters and text classifiers from named hyperparameters."""
+
+from seqlab.models.builders import (
+    CONV_FAMILIES,
+    MERGE_MODES,
+    RECURRENT_CELLS,
+    RECURRENT_FAMILIES,
+    SERIES_FAMILIES,
+    SERIES_LOSSES,
+    TEXT_FAMILIES,
+    build_series_model,
+    build_text_model,
+    count_parameters,
+)
+from seqlab.models.cells import MaskedConv1D, MaskedSequenceReduction, ScratchRNNCell
+
+__all__ = [
+    "CONV_FAMILIES",
+    "MERGE_MODES",
+    "RECURRENT_CELLS",
+    "RECURRENT_FAMILIES",
+    "SERIES_FAMILIES",
+    "SERIES_LOSSES",
+    "TEXT_FAMILIES",
+    "MaskedConv1D",
+    "MaskedSequenceReduction",
+    "ScratchRNNCell",
+    "build_series_model",
+    "build_text_model",
+    "count_parameters",
+]

@@ -1,0 +1,359 @@
+"""Model builders: plain functions of named hyperparameters, so a Keras Tuner ``build(hp)`` maps onto them.
+
+Both builders share one body per family (``_add_body``); they differ only in the input stem and the head.
+
+Series models take a window [window_size] of normalised floats, reshape it to [window_size, 1] and predict
+``horizon`` values with a linear Dense head. Text models take padded token ids [max_len] (0 = padding), embed
+them with ``mask_zero=True`` and predict P(positive) with a sigmoid head.
+
+Families (the same names for both inputs):
+
+- ``dense``: series: flatten the window, then ``layers`` Dense(units, relu), each followed by
+  Dropout(dropout) when dropout > 0. Text: embedding, average over the real (unpadded) tokens, then the
+  same Dense stack, i.e. a bag-of-embeddings baseline.
+- ``simple_rnn``, ``gru``, ``lstm``, ``scratch_rnn``: ``layers`` stacked recurrent layers, each with
+  ``dropout`` and ``recurrent_dropout``, optionally Bidirectional; ``scratch_rnn`` is ``keras.layers.RNN``
+  around ``ScratchRNNCell``. They consume the padding mask directly.
+- ``conv1d``: ``conv_layers`` causal Conv1D(filters, kernel_size, strides, dilation_rate, relu), then, for
+  series, flatten (the window has a fixed length and step order matters for forecasting) and, for text,
+  global max pooling over the real steps (the usual text-CNN choice: "does this phrase occur anywhere").
+- ``conv1d_rnn``: the causal convolutions, then the recurrent stack of type ``cell``.
+
+Masks in convolution bodies: Conv1D does not support masks, so the bodies use ``MaskedConv1D``, which zeroes
+padded steps before convolving and passes the mask on. Because the convolution is causal, a real step only
+sees earlier steps, and zeroed padding looks exactly like the convolution's own causal zero padding: with
+``strides=1`` a text model's prediction does not depend on how much padding (pre or post) surrounds the
+tokens. The final reduction (``MaskedSequenceReduction``) uses real steps only. With ``strides > 1`` the mask
+is down-sampled to the output steps, but which tokens share a stride window then depends on the padding.
+A row with no real tokens reduces to zeros rather than NaN. For series, ``mask_value`` adds
+``keras.layers.Masking``: recurrent layers skip masked steps, and flatten bodies see them as zeros.
+
+``dense_units > 0`` adds one Dense(dense_units, relu) before the head in every family; ``head_dropout``
+(text) adds Dropout before the head. ``seed`` calls ``keras.utils.set_random_seed`` before building (it
+seeds Python, NumPy and the backend globally), so initial weights and dropout masks repeat.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+
+from seqlab.models.cells import MaskedConv1D, MaskedSequenceReduction, ScratchRNNCell
+
+SERIES_FAMILIES: tuple[str, ...] = (
+    "dense",
+    "simple_rnn",
+    "gru",
+    "lstm",
+    "scratch_rnn",
+    "conv1d",
+    "conv1d_rnn",
+)
+# Same names; for text "dense" means embedding + masked global average pooling + Dense layers.
+TEXT_FAMILIES: tuple[str, ...] = SERIES_FAMILIES
+RECURRENT_CELLS: tuple[str, ...] = ("simple_rnn", "gru", "lstm", "scratch_rnn")
+# Families with recurrent layers, i.e. the ones that use dropout/recurrent_dropout/bidirectional/merge_mode.
+RECURRENT_FAMILIES: tuple[str, ...] = (*RECURRENT_CELLS, "conv1d_rnn")
+CONV_FAMILIES: tuple[str, ...] = ("conv1d", "conv1d_rnn")
+MERGE_MODES: tuple[str, ...] = ("concat", "sum", "ave", "mul")
+SERIES_LOSSES: tuple[str, ...] = ("huber", "mse")
+
+
+def _positive_int(value: Any, argument: str, minimum: int = 1) -> int:
+    """Accept Python or NumPy integers (Keras Tuner hands out both) at or above ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < minimum:
+        raise ValueError(f"{argument} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _rate(value: Any, argument: str) -> float:
+    """Accept a dropout rate in [0, 1); 1 would drop everything."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= float(value) < 1.0:
+        raise ValueError(f"{argument} must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _choice(value: Any, argument: str, choices: tuple[str, ...]) -> str:
+    """Accept one of ``choices`` and list them all when the value is not one of them."""
+    if value not in choices:
+        raise ValueError(f"{argument} must be one of {', '.join(choices)}; got {value!r}")
+    return str(value)
+
+
+def _flag(value: Any, argument: str) -> bool:
+    """Accept a real bool, so a string such as 'false' is not taken as true."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{argument} must be True or False, got {value!r}")
+    return value
+
+
+def _learning_rate(value: Any) -> float:
+    """Accept a finite positive learning rate."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < float(value) < math.inf:
+        raise ValueError(f"learning_rate must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def _seed(value: Any) -> int | None:
+    """Accept None or a non-negative integer seed."""
+    if value is None:
+        return None
+    return _positive_int(value, "seed", minimum=0)
+
+
+@dataclass(frozen=True)
+class _Body:
+    """Validated hyperparameters of the part shared by series and text models."""
+
+    family: str
+    units: int
+    layers: int
+    dropout: float
+    recurrent_dropout: float
+    bidirectional: bool
+    merge_mode: str
+    cell: str
+    filters: int
+    kernel_size: int
+    strides: int
+    dilation_rate: int
+    conv_layers: int
+    dense_units: int
+
+    @classmethod
+    def validated(cls, family: Any, families: tuple[str, ...], **values: Any) -> _Body:
+        """Check every body argument so a bad value fails with its name before Keras sees it."""
+        strides = _positive_int(values["strides"], "strides")
+        dilation_rate = _positive_int(values["dilation_rate"], "dilation_rate")
+        if strides > 1 and dilation_rate > 1:
+            raise ValueError(
+                f"strides and dilation_rate cannot both exceed 1 (Conv1D), got strides={strides}, "
+                f"dilation_rate={dilation_rate}"
+            )
+        return cls(
+            family=_choice(family, "family", families),
+            units=_positive_int(values["units"], "units"),
+            layers=_positive_int(values["layers"], "layers"),
+            dropout=_rate(values["dropout"], "dropout"),
+            recurrent_dropout=_rate(values["recurrent_dropout"], "recurrent_dropout"),
+            bidirectional=_flag(values["bidirectional"], "bidirectional"),
+            merge_mode=_choice(values["merge_mode"], "merge_mode", MERGE_MODES),
+            cell=_choice(values["cell"], "cell", RECURRENT_CELLS),
+            filters=_positive_int(values["filters"], "filters"),
+            kernel_size=_positive_int(values["kernel_size"], "kernel_size"),
+            strides=strides,
+            dilation_rate=dilation_rate,
+            conv_layers=_positive_int(values["conv_layers"], "conv_layers"),
+            dense_units=_positive_int(values["dense_units"], "dense_units", minimum=0),
+        )
+
+
+def _recurrent_layer(body: _Body, cell: str, return_sequences: bool, name: str) -> keras.layers.Layer:
+    """Make one recurrent layer of type ``cell``, wrapped in Bidirectional when asked."""
+    options: dict[str, Any] = {
+        "dropout": body.dropout,
+        "recurrent_dropout": body.recurrent_dropout,
+    }
+    layer: keras.layers.Layer
+    if cell == "simple_rnn":
+        layer = keras.layers.SimpleRNN(body.units, return_sequences=return_sequences, name=name, **options)
+    elif cell == "gru":
+        layer = keras.layers.GRU(body.units, return_sequences=return_sequences, name=name, **options)
+    elif cell == "lstm":
+        layer = keras.layers.LSTM(body.units, return_sequences=return_sequences, name=name, **options)
+    else:
+        layer = keras.layers.RNN(
+            ScratchRNNCell(body.units, **options), return_sequences=return_sequences, name=name
+        )
+    if body.bidirectional:
+        return keras.layers.Bidirectional(layer, merge_mode=body.merge_mode, name=f"bidirectional_{name}")
+    return layer
+
+
+def _add_recurrent_stack(x: Any, body: _Body, cell: str) -> Any:
+    """Stack ``layers`` recurrent layers; all but the last return sequences for the next one."""
+    for index in range(body.layers):
+        last = index == body.layers - 1
+        x = _recurrent_layer(body, cell, return_sequences=not last, name=f"{cell}_{index + 1}")(x)
+    return x
+
+
+def _add_conv_stack(x: Any, body: _Body) -> Any:
+    """Stack ``conv_layers`` causal, mask-carrying Conv1D layers."""
+    for index in range(body.conv_layers):
+        x = MaskedConv1D(
+            body.filters,
+            body.kernel_size,
+            strides=body.strides,
+            dilation_rate=body.dilation_rate,
+            padding="causal",
+            activation="relu",
+            name=f"conv1d_{index + 1}",
+        )(x)
+    return x
+
+
+def _add_body(x: Any, body: _Body, *, dense_reduction: str, conv_reduction: str) -> Any:
+    """Turn a (possibly masked) [batch, steps, features] tensor into a feature vector for the head."""
+    if body.family == "dense":
+        x = MaskedSequenceReduction(dense_reduction, name=f"{dense_reduction}_steps")(x)
+        for index in range(body.layers):
+            x = keras.layers.Dense(body.units, activation="relu", name=f"dense_{index + 1}")(x)
+            if body.dropout > 0:
+                x = keras.layers.Dropout(body.dropout, name=f"dropout_{index + 1}")(x)
+    elif body.family in RECURRENT_CELLS:
+        x = _add_recurrent_stack(x, body, body.family)
+    elif body.family == "conv1d":
+        x = _add_conv_stack(x, body)
+        x = MaskedSequenceReduction(conv_reduction, name=f"{conv_reduction}_steps")(x)
+    else:  # conv1d_rnn
+        x = _add_conv_stack(x, body)
+        x = _add_recurrent_stack(x, body, body.cell)
+    if body.dense_units > 0:
+        x = keras.layers.Dense(body.dense_units, activation="relu", name="dense_hidden")(x)
+    return x
+
+
+def build_series_model(
+    family: str,
+    window_size: int,
+    horizon: int = 1,
+    *,
+    units: int = 32,
+    layers: int = 1,
+    dropout: float = 0.0,
+    recurrent_dropout: float = 0.0,
+    bidirectional: bool = False,
+    merge_mode: str = "concat",
+    cell: str = "lstm",
+    filters: int = 32,
+    kernel_size: int = 5,
+    strides: int = 1,
+    dilation_rate: int = 1,
+    conv_layers: int = 1,
+    dense_units: int = 0,
+    mask_value: float | None = None,
+    learning_rate: float = 1e-3,
+    loss: str = "huber",
+    seed: int | None = None,
+) -> keras.Model:
+    """Build and compile a forecaster from windows [window_size] to the next ``horizon`` values."""
+    body = _Body.validated(
+        family,
+        SERIES_FAMILIES,
+        units=units,
+        layers=layers,
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
+        bidirectional=bidirectional,
+        merge_mode=merge_mode,
+        cell=cell,
+        filters=filters,
+        kernel_size=kernel_size,
+        strides=strides,
+        dilation_rate=dilation_rate,
+        conv_layers=conv_layers,
+        dense_units=dense_units,
+    )
+    window_size = _positive_int(window_size, "window_size")
+    horizon = _positive_int(horizon, "horizon")
+    if mask_value is not None and (
+        isinstance(mask_value, bool)
+        or not isinstance(mask_value, numbers.Real)
+        or not math.isfinite(float(mask_value))
+    ):
+        raise ValueError(f"mask_value must be None or a finite number, got {mask_value!r}")
+    learning_rate = _learning_rate(learning_rate)
+    loss = _choice(loss, "loss", SERIES_LOSSES)
+    seed = _seed(seed)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+
+    inputs = keras.Input(shape=(window_size,), name="window")
+    x = keras.layers.Reshape((window_size, 1), name="steps")(inputs)
+    if mask_value is not None:
+        x = keras.layers.Masking(mask_value=float(mask_value), name="masking")(x)
+    x = _add_body(x, body, dense_reduction="flatten", conv_reduction="flatten")
+    outputs = keras.layers.Dense(horizon, name="forecast")(x)
+    model = keras.Model(inputs, outputs, name=f"series_{body.family}")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=keras.losses.Huber() if loss == "huber" else keras.losses.MeanSquaredError(),
+        metrics=["mae"],
+    )
+    return model
+
+
+def build_text_model(
+    family: str,
+    vocab_size: int,
+    max_len: int,
+    *,
+    embedding_dim: int = 64,
+    units: int = 32,
+    layers: int = 1,
+    dropout: float = 0.0,
+    recurrent_dropout: float = 0.0,
+    bidirectional: bool = False,
+    merge_mode: str = "concat",
+    cell: str = "lstm",
+    filters: int = 32,
+    kernel_size: int = 5,
+    strides: int = 1,
+    dilation_rate: int = 1,
+    conv_layers: int = 1,
+    dense_units: int = 0,
+    head_dropout: float = 0.0,
+    learning_rate: float = 1e-3,
+    seed: int | None = None,
+) -> keras.Model:
+    """Build and compile a binary sentiment classifier over padded token ids (0 = padding)."""
+    body = _Body.validated(
+        family,
+        TEXT_FAMILIES,
+        units=units,
+        layers=layers,
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
+        bidirectional=bidirectional,
+        merge_mode=merge_mode,
+        cell=cell,
+        filters=filters,
+        kernel_size=kernel_size,
+        strides=strides,
+        dilation_rate=dilation_rate,
+        conv_layers=conv_layers,
+        dense_units=dense_units,
+    )
+    # Id 0 is padding and id 1 the unknown token, so a usable vocabulary has at least one more id.
+    vocab_size = _positive_int(vocab_size, "vocab_size", minimum=2)
+    max_len = _positive_int(max_len, "max_len")
+    embedding_dim = _positive_int(embedding_dim, "embedding_dim")
+    head_dropout = _rate(head_dropout, "head_dropout")
+    learning_rate = _learning_rate(learning_rate)
+    seed = _seed(seed)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+
+    inputs = keras.Input(shape=(max_len,), dtype="int32", name="token_ids")
+    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
+    x = _add_body(x, body, dense_reduction="average", conv_reduction="max")
+    if head_dropout > 0:
+        x = keras.layers.Dropout(head_dropout, name="head_dropout")(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
+    model = keras.Model(inputs, outputs, name=f"text_{body.family}")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy", keras.metrics.AUC(name="auc")],
+    )
+    return model
+
+
+def count_parameters(model: keras.Model) -> int:
+    """Count trainable weights, the size measure used to compare families at a similar budget."""
+    return int(sum(math.prod(weight.shape) for weight in model.trainable_weights))

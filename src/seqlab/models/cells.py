@@ -1,0 +1,185 @@
+"""Custom layers: a recurrent cell written from scratch, and mask-aware convolution and reduction.
+
+``ScratchRNNCell`` computes ``h_t = tanh(x_t · W_xh + h_{t-1} · W_hh + b)``. It is a drop-in for
+``keras.layers.SimpleRNNCell`` inside ``keras.layers.RNN``: its weights are created in the same order with
+the same names and shapes (``kernel`` [features, units], ``recurrent_kernel`` [units, units], ``bias``
+[units]), so ``get_weights``/``set_weights`` move weights between it and ``keras.layers.SimpleRNN``.
+
+Dropout follows ``SimpleRNNCell``: one input mask and one recurrent mask are drawn per batch and reused at
+every timestep, and are applied only when ``training`` is true. The masks come from Keras's
+``DropoutRNNCell`` mixin; ``keras.layers.RNN`` recognises that mixin (``isinstance``) to draw the masks
+before its symbolic time loop and to clear them after it, which a hand-rolled cache would not get.
+
+``MaskedConv1D`` and ``MaskedSequenceReduction`` exist because ``keras.layers.Conv1D``, ``Flatten`` and
+``GlobalMaxPooling1D`` do not support masks (Keras drops the mask with a warning), so padded steps of an
+embedded review would leak into convolution bodies. ``MaskedConv1D`` zeroes masked steps before convolving
+and passes on the mask, down-sampled to its output steps; ``MaskedSequenceReduction`` reduces over the
+unmasked steps only and consumes the mask. All layers are registered (package ``seqlab``) so models that use
+them save and load as ``.keras`` files once ``seqlab.models`` is imported.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+import keras
+from keras import ops
+
+# Not exported under ``keras.layers``; keras.layers.RNN checks for this exact class.
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+# A Keras initializer, its name, or its serialised config (what get_config writes).
+InitializerLike: TypeAlias = str | dict[str, Any] | keras.initializers.Initializer
+REDUCTIONS: tuple[str, ...] = ("flatten", "average", "max")
+
+
+def _check_rate(value: Any, argument: str) -> float:
+    """Reject a dropout rate outside [0, 1) so a typo does not silently disable or zero a layer."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) < 1.0:
+        raise ValueError(f"{argument} must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+@keras.saving.register_keras_serializable(package="seqlab")
+class ScratchRNNCell(keras.layers.Layer, DropoutRNNCell):
+    """Elman RNN cell, h_t = tanh(x_t·W_xh + h_{t-1}·W_hh + b), written out to show what SimpleRNN does."""
+
+    def __init__(
+        self,
+        units: int,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        kernel_initializer: InitializerLike = "glorot_uniform",
+        recurrent_initializer: InitializerLike = "orthogonal",
+        bias_initializer: InitializerLike = "zeros",
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        super().__init__(**kwargs)
+        self.units = units
+        self.dropout = _check_rate(dropout, "dropout")
+        self.recurrent_dropout = _check_rate(recurrent_dropout, "recurrent_dropout")
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.seed = seed
+        # DropoutRNNCell draws its masks from this generator.
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.state_size = units
+        self.output_size = units
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        """Create W_xh, W_hh and b in SimpleRNNCell's order so weights can be copied either way."""
+        features = input_shape[-1]
+        self.kernel = self.add_weight(
+            shape=(features, self.units), name="kernel", initializer=self.kernel_initializer
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, self.units), name="recurrent_kernel", initializer=self.recurrent_initializer
+        )
+        self.bias = self.add_weight(shape=(self.units,), name="bias", initializer=self.bias_initializer)
+
+    def call(self, inputs: Any, states: Any, training: bool = False) -> tuple[Any, Any]:
+        """Advance one timestep: return the new hidden state as both output and state."""
+        previous = states[0] if isinstance(states, list | tuple) else states
+        input_mask = self.get_dropout_mask(inputs)
+        recurrent_mask = self.get_recurrent_dropout_mask(previous)
+        if training and input_mask is not None:
+            inputs = inputs * input_mask
+        if training and recurrent_mask is not None:
+            previous = previous * recurrent_mask
+        hidden = ops.tanh(
+            ops.matmul(inputs, self.kernel) + ops.matmul(previous, self.recurrent_kernel) + self.bias
+        )
+        new_states = [hidden] if isinstance(states, list | tuple) else hidden
+        return hidden, new_states
+
+    def get_initial_state(self, batch_size: Any = None) -> list[Any]:
+        """Start from a zero hidden state, as SimpleRNNCell does."""
+        return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype)]
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the constructor arguments so a model using the cell saves and loads as .keras."""
+        config = {
+            "units": self.units,
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "seed": self.seed,
+        }
+        return {**super().get_config(), **config}
+
+
+def _step_mask(inputs: Any, mask: Any) -> Any:
+    """Return the [batch, steps, 1] float mask that zeroes padded steps when multiplied in."""
+    return ops.expand_dims(ops.cast(mask, inputs.dtype), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="seqlab")
+class MaskedConv1D(keras.layers.Conv1D):
+    """Causal Conv1D that zeroes padded steps first and passes the mask on, which plain Conv1D drops."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.padding != "causal":
+            raise ValueError(f"padding must be 'causal' for MaskedConv1D, got {self.padding!r}")
+        self.supports_masking = True
+
+    def call(self, inputs: Any, mask: Any = None) -> Any:
+        """Convolve with padded steps set to zero, so they look like the causal left padding."""
+        if mask is not None:
+            inputs = inputs * _step_mask(inputs, mask)
+        return super().call(inputs)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """Keep output step j when input step j*strides is real: causal output j ends at that step."""
+        if mask is None:
+            return None
+        return mask[:, :: self.strides[0]]
+
+
+@keras.saving.register_keras_serializable(package="seqlab")
+class MaskedSequenceReduction(keras.layers.Layer):
+    """Reduce [batch, steps, features] over real steps only (flatten, average or max) and drop the mask."""
+
+    def __init__(self, mode: str = "flatten", **kwargs: Any) -> None:
+        if mode not in REDUCTIONS:
+            raise ValueError(f"mode must be one of {REDUCTIONS}, got {mode!r}")
+        super().__init__(**kwargs)
+        self.mode = mode
+        self.supports_masking = True
+
+    def call(self, inputs: Any, mask: Any = None) -> Any:
+        """Flatten with padded steps zeroed, or average/max over real steps (0 when a row has none)."""
+        if self.mode == "flatten":
+            if mask is not None:
+                inputs = inputs * _step_mask(inputs, mask)
+            return ops.reshape(inputs, (-1, inputs.shape[1] * inputs.shape[2]))
+        if mask is None:
+            return ops.mean(inputs, axis=1) if self.mode == "average" else ops.max(inputs, axis=1)
+        weights = _step_mask(inputs, mask)
+        real_steps = ops.sum(weights, axis=1)
+        if self.mode == "average":
+            return ops.divide_no_nan(ops.sum(inputs * weights, axis=1), real_steps)
+        lowest = ops.min(inputs) - 1.0
+        maximum = ops.max(ops.where(weights > 0, inputs, lowest), axis=1)
+        return ops.where(real_steps > 0, maximum, ops.zeros_like(maximum))
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
+        """Consume the mask: the reduced tensor has no steps left to mask."""
+        return None
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        """Give [batch, steps*features] for flatten and [batch, features] for average and max."""
+        batch, steps, features = input_shape
+        if self.mode == "flatten":
+            return (batch, None if steps is None or features is None else steps * features)
+        return (batch, features)
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the reduction mode so the layer saves and loads as part of a .keras model."""
+        return {**super().get_config(), "mode": self.mode}

@@ -1,0 +1,351 @@
+"""Builders and custom layers in seqlab.models: shapes, masks, dropout, the scratch cell and saving."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+
+from seqlab.models import (
+    MERGE_MODES,
+    RECURRENT_CELLS,
+    RECURRENT_FAMILIES,
+    SERIES_FAMILIES,
+    TEXT_FAMILIES,
+    ScratchRNNCell,
+    build_series_model,
+    build_text_model,
+    count_parameters,
+)
+
+WINDOW = 8
+VOCAB = 50
+MAX_LEN = 12
+SMALL = {"units": 4, "filters": 4, "kernel_size": 3}
+TEXT_SMALL = {**SMALL, "embedding_dim": 4}
+
+
+def windows(count: int = 5, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(count, WINDOW)).astype("float32")
+
+
+def token_ids(count: int = 4, seed: int = 0) -> np.ndarray:
+    """Token rows of different lengths, pre-padded with 0 like keras.utils.pad_sequences."""
+    rng = np.random.default_rng(seed)
+    rows = np.zeros((count, MAX_LEN), dtype="int32")
+    for row in range(count):
+        length = 3 + row * 2
+        rows[row, MAX_LEN - length :] = rng.integers(1, VOCAB, size=length)
+    return rows
+
+
+def recurrent_layers(model: keras.Model) -> list[keras.layers.RNN]:
+    """Every RNN layer of a model, looking inside Bidirectional wrappers."""
+    found: list[keras.layers.RNN] = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Bidirectional):
+            found += [layer.forward_layer, layer.backward_layer]
+        elif isinstance(layer, keras.layers.RNN):
+            found.append(layer)
+    return found
+
+
+# --- series --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+@pytest.mark.parametrize("family", SERIES_FAMILIES)
+def test_series_family_predicts_horizon(family: str, horizon: int) -> None:
+    model = build_series_model(family, WINDOW, horizon, **SMALL)
+    prediction = model.predict(windows(), verbose=0)
+    assert prediction.shape == (5, horizon)
+    assert np.isfinite(prediction).all()
+    assert model.name == f"series_{family}"
+
+
+@pytest.mark.parametrize("merge_mode", MERGE_MODES)
+def test_series_bidirectional_merge_modes(merge_mode: str) -> None:
+    model = build_series_model(
+        "scratch_rnn", WINDOW, 3, bidirectional=True, merge_mode=merge_mode, layers=2, **SMALL
+    )
+    wrappers = [layer for layer in model.layers if isinstance(layer, keras.layers.Bidirectional)]
+    assert len(wrappers) == 2
+    assert all(wrapper.merge_mode == merge_mode for wrapper in wrappers)
+    assert model(windows()).shape == (5, 3)
+
+
+@pytest.mark.parametrize("family", RECURRENT_CELLS)
+def test_series_stacked_layers_return_sequences_except_last(family: str) -> None:
+    model = build_series_model(family, WINDOW, 3, layers=2, **SMALL)
+    stack = recurrent_layers(model)
+    assert [layer.return_sequences for layer in stack] == [True, False]
+    assert model(windows()).shape == (5, 3)
+
+
+@pytest.mark.parametrize("cell", RECURRENT_CELLS)
+def test_series_conv1d_rnn_uses_requested_cell(cell: str) -> None:
+    model = build_series_model("conv1d_rnn", WINDOW, 3, cell=cell, dilation_rate=2, conv_layers=2, **SMALL)
+    expected = {
+        "simple_rnn": keras.layers.SimpleRNN,
+        "gru": keras.layers.GRU,
+        "lstm": keras.layers.LSTM,
+        "scratch_rnn": keras.layers.RNN,
+    }[cell]
+    (layer,) = recurrent_layers(model)
+    assert type(layer) is expected
+    if cell == "scratch_rnn":
+        assert isinstance(layer.cell, ScratchRNNCell)
+    assert sum(isinstance(layer, keras.layers.Conv1D) for layer in model.layers) == 2
+    assert model(windows()).shape == (5, 3)
+
+
+@pytest.mark.parametrize("family", SERIES_FAMILIES)
+def test_series_mask_value_builds_masking(family: str) -> None:
+    model = build_series_model(family, WINDOW, 3, mask_value=-9.0, dense_units=4, **SMALL)
+    assert any(isinstance(layer, keras.layers.Masking) for layer in model.layers)
+    x = windows()
+    x[:, :3] = -9.0
+    prediction = model(x)
+    assert prediction.shape == (5, 3)
+    assert np.isfinite(np.asarray(prediction)).all()
+
+
+def test_series_masked_steps_are_skipped_by_recurrent_layers() -> None:
+    long = build_series_model("lstm", WINDOW, 2, mask_value=-9.0, **SMALL)
+    short = build_series_model("lstm", WINDOW - 3, 2, **SMALL)
+    short.set_weights(long.get_weights())
+    x = windows()
+    padded = x.copy()
+    padded[:, :3] = -9.0
+    np.testing.assert_allclose(long(padded), short(x[:, 3:]), atol=1e-6)
+
+
+# --- text ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", TEXT_FAMILIES)
+def test_text_family_predicts_probability(family: str) -> None:
+    model = build_text_model(family, VOCAB, MAX_LEN, **TEXT_SMALL)
+    prediction = model.predict(token_ids(), verbose=0)
+    assert prediction.shape == (4, 1)
+    assert ((prediction >= 0) & (prediction <= 1)).all()
+    assert model.name == f"text_{family}"
+
+
+def test_text_strided_conv_and_extras_build() -> None:
+    model = build_text_model(
+        "conv1d_rnn",
+        VOCAB,
+        MAX_LEN,
+        strides=2,
+        conv_layers=2,
+        bidirectional=True,
+        merge_mode="sum",
+        dense_units=3,
+        head_dropout=0.2,
+        cell="gru",
+        **TEXT_SMALL,
+    )
+    prediction = np.asarray(model(token_ids()))
+    assert prediction.shape == (4, 1)
+    assert ((prediction >= 0) & (prediction <= 1)).all()
+
+
+def test_text_all_padding_row_gives_a_probability() -> None:
+    rows = token_ids()
+    rows[0] = 0
+    for family in ("dense", "conv1d", "lstm"):
+        prediction = np.asarray(build_text_model(family, VOCAB, MAX_LEN, **TEXT_SMALL)(rows))
+        assert np.isfinite(prediction).all(), family
+
+
+@pytest.mark.parametrize("family", TEXT_FAMILIES)
+def test_text_prediction_ignores_padding(family: str) -> None:
+    """Same tokens, pre- or post-padded, to max_len 12 or 16: the mask makes the predictions equal."""
+    bidirectional = family in ("gru", "scratch_rnn")
+    options = {**TEXT_SMALL, "bidirectional": bidirectional, "conv_layers": 2, "dilation_rate": 2}
+    model = build_text_model(family, VOCAB, MAX_LEN, **options)
+    longer = build_text_model(family, VOCAB, MAX_LEN + 4, **options)
+    longer.set_weights(model.get_weights())
+    pre = token_ids()
+    post = np.zeros_like(pre)
+    for row, ids in enumerate(pre):
+        tokens = ids[ids != 0]
+        post[row, : tokens.size] = tokens
+    pre_longer = np.pad(pre, ((0, 0), (4, 0)))
+    expected = np.asarray(model(pre))
+    np.testing.assert_allclose(model(post), expected, atol=1e-5)
+    np.testing.assert_allclose(longer(pre_longer), expected, atol=1e-5)
+    # The check has teeth: changing a real token does change the prediction.
+    changed = pre.copy()
+    changed[:, -1] = changed[:, -1] % (VOCAB - 1) + 1
+    assert not np.allclose(model(changed), expected, atol=1e-7)
+
+
+# --- dropout -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", RECURRENT_FAMILIES)
+def test_dropout_is_set_on_every_recurrent_layer(family: str) -> None:
+    model = build_series_model(
+        family, WINDOW, layers=2, dropout=0.25, recurrent_dropout=0.125, bidirectional=True, **SMALL
+    )
+    stack = recurrent_layers(model)
+    assert len(stack) == 4
+    for layer in stack:
+        assert layer.cell.dropout == pytest.approx(0.25)
+        assert layer.cell.recurrent_dropout == pytest.approx(0.125)
+
+
+@pytest.mark.parametrize("family", ["scratch_rnn", "lstm"])
+def test_dropout_acts_in_training_only(family: str) -> None:
+    with_dropout = build_series_model(family, WINDOW, dropout=0.5, recurrent_dropout=0.5, seed=1, **SMALL)
+    without = build_series_model(family, WINDOW, **SMALL)
+    without.set_weights(with_dropout.get_weights())
+    x = windows()
+    np.testing.assert_allclose(with_dropout(x, training=False), without(x, training=False), atol=1e-6)
+    assert not np.allclose(with_dropout(x, training=True), without(x), atol=1e-4)
+    np.testing.assert_allclose(without(x, training=True), without(x, training=False), atol=1e-6)
+
+
+# --- the scratch cell ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_scratch_cell_matches_simple_rnn(return_sequences: bool) -> None:
+    x = np.random.default_rng(3).normal(size=(3, 6, 2)).astype("float32")
+    scratch = keras.layers.RNN(ScratchRNNCell(5), return_sequences=return_sequences)
+    reference = keras.layers.SimpleRNN(5, return_sequences=return_sequences)
+    scratch.build(x.shape)
+    reference.build(x.shape)
+    # Names and shapes line up, and copying works in both directions.
+    assert [w.name for w in scratch.weights] == [w.name for w in reference.weights]
+    assert [w.shape for w in scratch.weights] == [w.shape for w in reference.weights]
+    rng = np.random.default_rng(4)
+    reference.set_weights([rng.normal(scale=0.5, size=w.shape) for w in reference.weights])
+    scratch.set_weights(reference.get_weights())
+    expected = np.asarray(reference(x))
+    assert expected.shape == ((3, 6, 5) if return_sequences else (3, 5))
+    np.testing.assert_allclose(scratch(x), expected, atol=1e-5)
+    scratch.set_weights([rng.normal(scale=0.5, size=w.shape) for w in scratch.weights])
+    reference.set_weights(scratch.get_weights())
+    np.testing.assert_allclose(reference(x), scratch(x), atol=1e-5)
+
+
+def test_scratch_cell_config_round_trip() -> None:
+    cell = ScratchRNNCell(3, dropout=0.1, recurrent_dropout=0.2, seed=7)
+    config = cell.get_config()
+    assert (config["units"], config["dropout"], config["recurrent_dropout"], config["seed"]) == (
+        3,
+        0.1,
+        0.2,
+        7,
+    )
+    again = ScratchRNNCell.from_config(config)
+    assert (again.units, again.state_size, again.output_size) == (3, 3, 3)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "name"),
+    [
+        ({"units": 0}, "units"),
+        ({"units": 2, "dropout": 1.0}, "dropout"),
+        ({"units": 2, "recurrent_dropout": -0.1}, "recurrent_dropout"),
+    ],
+)
+def test_scratch_cell_rejects_bad_arguments(arguments: dict[str, Any], name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        ScratchRNNCell(**arguments)
+
+
+def test_models_with_custom_layers_save_and_load(tmp_path: Any) -> None:
+    series = build_series_model("scratch_rnn", WINDOW, 2, layers=2, bidirectional=True, dropout=0.1, **SMALL)
+    text = build_text_model("conv1d", VOCAB, MAX_LEN, strides=2, **TEXT_SMALL)
+    for model, x, y in ((series, windows(), np.zeros((5, 2))), (text, token_ids(), np.array([0, 1, 0, 1]))):
+        model.fit(x, y, epochs=1, batch_size=len(x), verbose=0)  # trained, so the optimizer state saves too
+        path = tmp_path / f"{model.name}.keras"
+        model.save(path)
+        loaded = keras.models.load_model(path)
+        np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+# --- helpers, seeds and validation ---------------------------------------------------------------------
+
+
+def test_seed_makes_weights_reproducible_and_count_parameters() -> None:
+    first = build_series_model("gru", WINDOW, seed=5, **SMALL)
+    second = build_series_model("gru", WINDOW, seed=5, **SMALL)
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert count_parameters(first) == first.count_params() > 0
+
+
+def test_unknown_family_lists_valid_ones() -> None:
+    with pytest.raises(ValueError, match="family") as error:
+        build_series_model("transformer", WINDOW)
+    assert all(family in str(error.value) for family in SERIES_FAMILIES)
+    with pytest.raises(ValueError, match="'transformer'"):
+        build_text_model("transformer", VOCAB, MAX_LEN)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [
+        ("window_size", 0),
+        ("horizon", 0),
+        ("horizon", 1.5),
+        ("units", 0),
+        ("layers", 0),
+        ("dropout", 1.0),
+        ("recurrent_dropout", -0.5),
+        ("bidirectional", "yes"),
+        ("merge_mode", "max"),
+        ("cell", "transformer"),
+        ("filters", 0),
+        ("kernel_size", True),
+        ("strides", 0),
+        ("dilation_rate", 0),
+        ("conv_layers", 0),
+        ("dense_units", -1),
+        ("mask_value", float("nan")),
+        ("learning_rate", 0.0),
+        ("loss", "mae"),
+        ("seed", -1),
+    ],
+)
+def test_series_bad_argument_is_named(argument: str, value: Any) -> None:
+    arguments: dict[str, Any] = {"family": "lstm", "window_size": WINDOW, argument: value}
+    with pytest.raises(ValueError, match=re.escape(argument)):
+        build_series_model(**arguments)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [
+        ("vocab_size", 1),
+        ("max_len", 0),
+        ("embedding_dim", 0),
+        ("head_dropout", 1.5),
+        ("merge_mode", None),
+        ("learning_rate", -1.0),
+    ],
+)
+def test_text_bad_argument_is_named(argument: str, value: Any) -> None:
+    arguments: dict[str, Any] = {"family": "gru", "vocab_size": VOCAB, "max_len": MAX_LEN, argument: value}
+    with pytest.raises(ValueError, match=re.escape(argument)):
+        build_text_model(**arguments)
+
+
+def test_strides_and_dilation_together_are_rejected() -> None:
+    with pytest.raises(ValueError, match="strides and dilation_rate"):
+        build_series_model("conv1d", WINDOW, strides=2, dilation_rate=2)
+
+
+def test_numpy_integers_from_a_tuner_are_accepted() -> None:
+    model = build_series_model(
+        "conv1d", np.int64(WINDOW), np.int64(2), units=np.int32(4), filters=np.int64(4)
+    )
+    assert model(windows()).shape == (5, 2)
