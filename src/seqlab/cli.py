@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -63,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     describe.add_argument("dataset", choices=DATASETS)
     describe.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    stage = commands.add_parser(
+        "stage", help="run one pipeline stage on the files of the previous one (what dvc.yaml calls)"
+    )
+    stage.add_argument("name", choices=["fetch", "prepare", "baselines", "tune", "train", "evaluate"])
+    stage.add_argument("--dataset", required=True, choices=dataset_choices)
     return parser
 
 
@@ -78,6 +84,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status (errors are reported, not raised)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     arguments = build_parser().parse_args(argv)
     try:
         params = load_params(arguments.params, arguments.param)
@@ -94,6 +101,18 @@ def run(argv: Sequence[str] | None = None) -> int:
                 started = time.perf_counter()
                 stages.prepare(dataset, params, paths, log=_log)
                 _log(f"{dataset}: prepared in {time.perf_counter() - started:.1f} s")
+        elif arguments.command == "stage":
+            from seqlab import experiment
+
+            for dataset in _datasets(arguments.dataset):
+                started = time.perf_counter()
+                if arguments.name == "fetch":
+                    stages.fetch(dataset, params, paths, log=_log)
+                elif arguments.name == "prepare":
+                    stages.prepare(dataset, params, paths, log=_log)
+                else:
+                    experiment.STAGE_FUNCTIONS[arguments.name](dataset, params, paths, log=_log)
+                _log(f"{dataset}: stage {arguments.name} done in {time.perf_counter() - started:.1f} s")
         elif arguments.command == "describe":
             summary = stages.describe(arguments.dataset, params, paths)
             if arguments.json:

@@ -109,6 +109,7 @@ class TrainingParams(Section):
 class WindowParams(Section):
     """Time-based split, normalisation and windowing shared by the series datasets."""
 
+    start_date: date | None = Field(None, description="first date used, inclusive (null: the whole record)")
     split_index: int = Field(ge=1, description="first index of the test period")
     end_date: date | None = Field(None, description="last date used (the protocol's end), inclusive")
     window_size: int = Field(ge=1)

@@ -59,6 +59,15 @@ def write_json(destination: str | Path, payload: Any) -> None:
         handle.write("\n")
 
 
+def save_arrays(destination: str | Path, arrays: dict[str, Any]) -> None:
+    """Save named arrays as one compressed .npz, atomically (numpy writes fixed zip timestamps)."""
+    import numpy as np
+
+    with atomic_path(destination) as temporary, open(temporary, "wb") as handle:
+        named: dict[str, Any] = {name: np.asarray(value) for name, value in arrays.items()}
+        np.savez_compressed(handle, **named)
+
+
 @contextlib.contextmanager
 def atomic_directory(destination: str | Path) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``destination`` that replaces it on success."""

@@ -23,7 +23,7 @@ from seqlab.data.series_common import ParsedSeries
 from seqlab.data.sources import FETCHED_DATASETS, fetch_source, read_lock, source_for
 from seqlab.data.synthetic import make_synthetic_series
 from seqlab.errors import DataFormatError
-from seqlab.fileio import atomic_directory, atomic_open, sha256_file, write_json
+from seqlab.fileio import atomic_directory, atomic_open, save_arrays, sha256_file, write_json
 from seqlab.paths import ProjectPaths
 from seqlab.prep.series import make_split_windows
 from seqlab.prep.text import LengthStats, encode, fit_vocabulary, pad
@@ -180,12 +180,6 @@ def _array_record(array: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Save named arrays as one compressed .npz (numpy writes fixed zip timestamps: stable bytes)."""
-    named: dict[str, Any] = dict(arrays)
-    np.savez_compressed(path, **named)
-
-
 def _length_record(stats: LengthStats) -> dict[str, Any]:
     return {
         "count": stats.count,
@@ -265,7 +259,7 @@ def prepare_imdb(params: Params, paths: ProjectPaths, log: Log = print) -> dict[
         "arrays": {name: _array_record(array) for name, array in arrays.items()},
     }
     with atomic_directory(paths.prepared_dir("imdb")) as folder:
-        _save_arrays(folder / "arrays.npz", arrays)
+        save_arrays(folder / "arrays.npz", arrays)
         (folder / "vocabulary.txt").write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
         texts = pd.DataFrame(
             {
@@ -297,8 +291,9 @@ def prepare_series(dataset: str, params: Params, paths: ProjectPaths, log: Log =
         missing = filled = 0
     else:
         series = loaded.values
-        if settings.end_date is not None:
-            series = series.loc[: pd.Timestamp(settings.end_date)]
+        start = pd.Timestamp(settings.start_date) if settings.start_date is not None else None
+        end = pd.Timestamp(settings.end_date) if settings.end_date is not None else None
+        series = series.loc[start:end]
         values = series.to_numpy(dtype=np.float64)
         date_format = "%Y-%m" if loaded.frequency == "MS" else "%Y-%m-%d"
         dates = [stamp.strftime(date_format) for stamp in series.index]
@@ -349,7 +344,7 @@ def prepare_series(dataset: str, params: Params, paths: ProjectPaths, log: Log =
         "arrays": {name: _array_record(array) for name, array in arrays.items()},
     }
     with atomic_directory(paths.prepared_dir(dataset)) as folder:
-        _save_arrays(folder / "windows.npz", arrays)
+        save_arrays(folder / "windows.npz", arrays)
         if dates is not None:
             with atomic_open(folder / "dates.txt") as handle:
                 handle.write("\n".join(dates) + "\n")
