@@ -1,0 +1,475 @@
+"""Honest statistical baselines on exactly the neural models' test targets.
+
+Conventions shared by every series baseline:
+
+* ``values`` is the raw series in real units; ``target_index`` holds positions into it, one row per
+  forecast window (shape ``[n]`` or ``[n, horizon]``, as ``SeriesWindows.test_target_index``).
+* The *forecast origin* of a row is ``target_index[row, 0] - 1``: the last value observed when the
+  window's forecast is issued. A target ``t`` of that row is forecast ``step = t - origin`` ahead.
+  Baselines only read ``values`` at or before the origin (and training values for fitting), so a
+  value at or after a target can never leak into its forecast; values after the origin may even be
+  NaN.
+* Fitted baselines (climatology, trend, AR) learn only from ``values[:split_index]`` (validation
+  is part of training here) and refuse targets before ``split_index``, which would be in-sample.
+* Forecasts come back with the shape of ``target_index``; everything is vectorised (a loop runs
+  over horizon steps or AR lags only, never over targets).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+SEASON_KINDS = ("monthly", "daily", "periodic")
+# Day-of-year (0-based) of 1 March in a non-leap year; later days of a leap year shift down by one.
+_MARCH_FIRST_NON_LEAP = 59
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+
+def _as_values(values: Any) -> np.ndarray:
+    """Return ``values`` as a 1-D float64 array (NaN allowed: only used positions are checked)."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"values: expected a non-empty 1-D series, got shape {array.shape}")
+    return array
+
+
+def _as_targets(target_index: Any, size: int) -> np.ndarray:
+    """Return ``target_index`` as a 2-D int64 array of in-range, increasing positions per row."""
+    array = np.asarray(target_index)
+    if array.ndim not in (1, 2) or array.size == 0:
+        raise ValueError(f"target_index: expected a non-empty [n] or [n, horizon] array, got {array.shape}")
+    if not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"target_index: expected integer positions, got dtype {array.dtype}")
+    targets = array.astype(np.int64).reshape(array.shape[0], -1)
+    if targets.min() < 1 or targets.max() >= size:
+        raise ValueError(
+            f"target_index: positions must lie in 1..{size - 1} (a target needs an observed value "
+            f"before it), got {targets.min()}..{targets.max()}"
+        )
+    if targets.shape[1] > 1 and np.any(np.diff(targets, axis=1) <= 0):
+        raise ValueError("target_index: positions must increase along each row (horizon steps)")
+    return targets
+
+
+def _check_int(value: Any, argument: str, minimum: int) -> int:
+    """Return ``value`` if it is an int of at least ``minimum``, else raise a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{argument}: expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _origins(targets: np.ndarray) -> np.ndarray:
+    """Forecast origin of each row: the last position observed before its first target."""
+    return targets[:, 0] - 1
+
+
+def _gather(values: np.ndarray, positions: np.ndarray, what: str) -> np.ndarray:
+    """Read ``values`` at ``positions`` (already checked to be observed), refusing non-finite inputs."""
+    gathered = values[positions]
+    if not np.all(np.isfinite(gathered)):
+        bad = positions[~np.isfinite(gathered)]
+        raise ValueError(f"values: NaN or infinite value at position {int(bad.flat[0])} used as {what}")
+    return gathered
+
+
+def _check_split(split_index: Any, targets: np.ndarray, size: int) -> int:
+    """Validate ``split_index`` and that every target lies after it (out-of-sample)."""
+    split = _check_int(split_index, "split_index", 2)
+    if split >= size:
+        raise ValueError(f"split_index: {split} must be smaller than the series length {size}")
+    if targets.min() < split:
+        raise ValueError(
+            f"target_index: target {int(targets.min())} lies before split_index {split}; a baseline "
+            "fitted on the training part would be evaluated in-sample"
+        )
+    return split
+
+
+def _as_seasons(season_of: Any, size: int) -> np.ndarray:
+    """Return ``season_of`` as non-negative int64 keys, one per series position."""
+    array = np.asarray(season_of)
+    if array.shape != (size,):
+        raise ValueError(f"season_of: expected shape ({size},) (one key per value), got {array.shape}")
+    if not np.issubdtype(array.dtype, np.integer) or (array.size and array.min() < 0):
+        raise ValueError("season_of: expected non-negative integer season keys")
+    return array.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- season keys
+
+
+def season_keys(dataset_kind: str, dates: Sequence[str] | None, n: int, period: int) -> np.ndarray:
+    """Build one season key per position so climatologies can average like with like.
+
+    * ``"monthly"``: month - 1 (0..11) from ``"%Y-%m"`` dates (``period`` is ignored).
+    * ``"daily"``: day of a non-leap year (0..364) from ``"%Y-%m-%d"`` dates; 29 February shares
+      28 February's key and later days of a leap year shift down by one, so a calendar date always
+      has the same key (``period`` is ignored).
+    * ``"periodic"``: ``t % period`` for integer time (the synthetic series); ``dates`` is ignored.
+    """
+    count = _check_int(n, "n", 1)
+    if dataset_kind == "periodic":
+        return np.arange(count, dtype=np.int64) % _check_int(period, "period", 1)
+    if dataset_kind not in SEASON_KINDS:
+        raise ValueError(f"dataset_kind: expected one of {', '.join(SEASON_KINDS)}, got {dataset_kind!r}")
+    if dates is None or len(dates) != count:
+        got = "None" if dates is None else f"{len(dates)} dates"
+        raise ValueError(f"dates: expected {count} date strings for {dataset_kind!r} seasons, got {got}")
+    import pandas as pd
+
+    date_format = "%Y-%m" if dataset_kind == "monthly" else "%Y-%m-%d"
+    try:
+        stamps = pd.DatetimeIndex(pd.to_datetime(list(dates), format=date_format))
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"dates: not all in the {date_format!r} format: {error}") from error
+    if dataset_kind == "monthly":
+        return stamps.month.to_numpy(dtype=np.int64) - 1
+    day = stamps.dayofyear.to_numpy(dtype=np.int64) - 1
+    leap_shift = stamps.is_leap_year & (day >= _MARCH_FIRST_NON_LEAP)  # 29 Feb is day 59 in a leap year
+    return day - leap_shift.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- naive baselines
+
+
+def persistence(values: Any, target_index: Any) -> np.ndarray:
+    """Forecast every target with the last value observed at the origin (the naive forecast to beat)."""
+    series = _as_values(values)
+    targets = _as_targets(target_index, series.size)
+    last = _gather(series, _origins(targets), "the persistence forecast")
+    return np.broadcast_to(last[:, np.newaxis], targets.shape).reshape(np.shape(target_index)).copy()
+
+
+def seasonal_naive(values: Any, target_index: Any, period: int) -> np.ndarray:
+    """Forecast a target with the value one period earlier, so seasonality alone is the reference.
+
+    For a target ``step`` ahead of its origin the forecast is ``values[t - k * period]`` with
+    ``k = ceil(step / period)``: one period back when ``step <= period`` and otherwise the latest
+    same-season value observed at the origin (never a value after it).
+    """
+    series = _as_values(values)
+    targets = _as_targets(target_index, series.size)
+    season = _check_int(period, "period", 1)
+    steps = targets - _origins(targets)[:, np.newaxis]
+    source = targets - np.ceil(steps / season).astype(np.int64) * season
+    if source.min() < 0:
+        raise ValueError(
+            f"target_index: target {int(targets.flat[np.argmin(source)])} has no observed value one "
+            f"period ({season}) earlier"
+        )
+    return _gather(series, source, "the seasonal-naive forecast").reshape(np.shape(target_index))
+
+
+def moving_average_differencing(
+    values: Any, target_index: Any, period: int, window: int, smooth: int = 10
+) -> np.ndarray:
+    """Forecast with the book's "differencing + moving average" recipe, a strong classical reference.
+
+    With origin ``o`` and target ``t`` (``d[s] = values[s] - values[s - period]``)::
+
+        forecast[t] = mean(d[o - window + 1 .. o])                          # trend of the seasonal change
+                    + mean(values[t - period - smooth // 2 .. t - period - smooth // 2 + smooth - 1])
+
+    i.e. the moving average of the last ``window`` seasonally differenced values plus the past
+    value one period before the target, smoothed by a ``smooth``-wide window around it. With
+    ``horizon = 1``, ``period = 365``, ``window = 50`` and ``smooth = 10`` this is exactly
+    "AI and Machine Learning for Coders" ch. 10 (``series[t-370:t-360]`` smoothing); ``smooth = 1``
+    gives the unsmoothed ``values[t - period] + moving average`` variant. Every value read must be
+    observed at the origin, otherwise a ValueError is raised (``t - period + smooth // 2`` roughly
+    must not pass ``o``, i.e. the horizon must stay below ``period - smooth // 2``).
+    """
+    series = _as_values(values)
+    targets = _as_targets(target_index, series.size)
+    season = _check_int(period, "period", 1)
+    span = _check_int(window, "window", 1)
+    width = _check_int(smooth, "smooth", 1)
+    origins = _origins(targets)
+    first_needed = int(origins.min()) - span + 1 - season
+    if first_needed < 0:
+        raise ValueError(
+            f"target_index: the first origin {int(origins.min())} has fewer than window ({span}) + "
+            f"period ({season}) observed values before it"
+        )
+    recent = origins[:, np.newaxis] - np.arange(span)[::-1]
+    differences = _gather(series, recent, "a differenced input") - _gather(
+        series, recent - season, "a differenced input"
+    )
+    level = differences.mean(axis=1)
+
+    start = targets - season - width // 2
+    last = start + width - 1
+    if start.min() < 0:
+        raise ValueError(f"target_index: a target has no full smoothing window ({width}) one period back")
+    if np.any(last > origins[:, np.newaxis]):
+        raise ValueError(
+            f"smooth: a {width}-wide window one period ({season}) before a target would read values "
+            "after the forecast origin; lower smooth or the horizon"
+        )
+    past = _gather(series, start[..., np.newaxis] + np.arange(width), "a smoothed past value").mean(axis=-1)
+    return (past + level[:, np.newaxis]).reshape(np.shape(target_index))
+
+
+# --------------------------------------------------------------------------- climatology (+ trend)
+
+
+@dataclass(frozen=True)
+class Climatology:
+    """Per-season means (and an optional linear trend in time) fitted on the training part."""
+
+    season_means: np.ndarray
+    slope: float
+
+    def predict(self, positions: np.ndarray, season_of: np.ndarray) -> np.ndarray:
+        """Return the climatological value at ``positions`` (trend evaluated at the position itself)."""
+        keys = season_of[positions]
+        if keys.max() >= self.season_means.size or np.any(np.isnan(self.season_means[keys])):
+            raise ValueError("season_of: a target's season never occurs in the training part")
+        return self.season_means[keys] + self.slope * positions
+
+
+def fit_climatology(values: Any, season_of: Any, split_index: int, trend: bool = False) -> Climatology:
+    """Fit per-season means (plus a common linear trend) on ``values[:split_index]`` only.
+
+    With ``trend`` the model is ``values[t] = c[season(t)] + slope * t`` by least squares, solved in
+    closed form (Frisch-Waugh): the slope regresses within-season-demeaned values on
+    within-season-demeaned time, then ``c[k] = mean_k(values) - slope * mean_k(t)``. This is exact
+    for a linear trend plus any seasonal profile and costs O(n), not an n x seasons design matrix.
+    """
+    series = _as_values(values)
+    seasons = _as_seasons(season_of, series.size)
+    split = _check_int(split_index, "split_index", 2)
+    if split > series.size:
+        raise ValueError(f"split_index: {split} is beyond the series length {series.size}")
+    train = series[:split]
+    if not np.all(np.isfinite(train)):
+        raise ValueError("values: the training part (before split_index) contains NaN or infinite values")
+    keys = seasons[:split]
+    length = int(seasons.max()) + 1
+    counts = np.bincount(keys, minlength=length).astype(np.float64)
+    seen = counts > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.bincount(keys, weights=train, minlength=length) / counts
+        slope = 0.0
+        if trend:
+            time = np.arange(split, dtype=np.float64)
+            time_means = np.bincount(keys, weights=time, minlength=length) / counts
+            centred_time = time - time_means[keys]
+            denominator = float(np.dot(centred_time, centred_time))
+            if denominator == 0:
+                raise ValueError(
+                    "split_index: every season occurs once in training; a trend is not identified"
+                )
+            slope = float(np.dot(centred_time, train - means[keys]) / denominator)
+            means = means - slope * time_means
+    means[~seen] = np.nan
+    return Climatology(season_means=means, slope=slope)
+
+
+def climatology(
+    values: Any, target_index: Any, season_of: Any, split_index: int, trend: bool = False
+) -> np.ndarray:
+    """Forecast each target with its season's training mean (plus trend): the "normal" for the date."""
+    series = _as_values(values)
+    targets = _as_targets(target_index, series.size)
+    seasons = _as_seasons(season_of, series.size)
+    _check_split(split_index, targets, series.size)
+    model = fit_climatology(series, seasons, split_index, trend=trend)
+    return model.predict(targets, seasons).reshape(np.shape(target_index))
+
+
+# --------------------------------------------------------------------------- climatology + AR(p)
+
+
+def fit_ar(anomalies: Any, order: int) -> np.ndarray:
+    """Fit AR(``order``) coefficients ``phi`` by least squares, without intercept.
+
+    ``a[t] = phi[0] * a[t-1] + ... + phi[p-1] * a[t-p] + noise``; no intercept because anomalies from
+    a climatology fitted on the same data have mean zero by construction. Conditional least squares
+    equals statsmodels ``AutoReg(anomalies, lags=order, trend="n")``.
+    """
+    series = _as_values(anomalies)
+    lags = _check_int(order, "order", 1)
+    if not np.all(np.isfinite(series)):
+        raise ValueError("anomalies: contains NaN or infinite values")
+    if series.size <= 2 * lags:
+        raise ValueError(f"anomalies: {series.size} values are too few to fit AR({lags})")
+    size = series.size
+    design = np.column_stack([series[lags - lag : size - lag] for lag in range(1, lags + 1)])
+    coefficients, *_ = np.linalg.lstsq(design, series[lags:], rcond=None)
+    return np.asarray(coefficients, dtype=np.float64)
+
+
+def ar_forecast(history: np.ndarray, phi: np.ndarray, steps: int) -> np.ndarray:
+    """Iterate an AR model ``steps`` ahead for every row of ``history`` (oldest lag first).
+
+    ``history`` has shape ``[n, p]`` (the true anomalies up to each origin); returns ``[n, steps]``
+    with step ``h`` in column ``h - 1``: one-step for ``h = 1``, earlier forecasts fed back after.
+    """
+    state = np.array(history, dtype=np.float64)
+    ahead = _check_int(steps, "steps", 1)
+    reversed_phi = np.asarray(phi, dtype=np.float64)[::-1]
+    if state.ndim != 2 or state.shape[1] != reversed_phi.size:
+        raise ValueError(f"history: expected shape [n, {reversed_phi.size}], got {state.shape}")
+    forecasts = np.empty((state.shape[0], ahead))
+    for step in range(ahead):
+        forecasts[:, step] = state @ reversed_phi
+        state = np.column_stack([state[:, 1:], forecasts[:, step]])
+    return forecasts
+
+
+def climatology_ar(
+    values: Any,
+    target_index: Any,
+    season_of: Any,
+    split_index: int,
+    order: int = 1,
+    trend: bool = False,
+) -> np.ndarray:
+    """Forecast climatology (+ trend) plus an AR(``order``) on anomalies: persistence of the departure.
+
+    Climatology, trend and AR coefficients are fitted on ``values[:split_index]`` once. Each target is
+    then forecast from the true anomalies observed up to its origin (the last ``order`` of them),
+    one-step for horizon 1 and by iterating the AR for later steps. No per-target refit.
+    """
+    series = _as_values(values)
+    targets = _as_targets(target_index, series.size)
+    seasons = _as_seasons(season_of, series.size)
+    split = _check_split(split_index, targets, series.size)
+    lags = _check_int(order, "order", 1)
+    model = fit_climatology(series, seasons, split, trend=trend)
+    train_positions = np.arange(split)
+    phi = fit_ar(series[:split] - model.predict(train_positions, seasons), lags)
+
+    origins = _origins(targets)
+    if origins.min() - lags + 1 < 0:
+        raise ValueError(
+            f"target_index: a first target has fewer than order ({lags}) observed values before it"
+        )
+    history_positions = origins[:, np.newaxis] - np.arange(lags)[::-1]
+    history = _gather(series, history_positions, "an AR input") - model.predict(history_positions, seasons)
+    steps = targets - origins[:, np.newaxis]
+    anomaly_paths = ar_forecast(history, phi, int(steps.max()))
+    anomalies = np.take_along_axis(anomaly_paths, steps - 1, axis=1)
+    return (model.predict(targets, seasons) + anomalies).reshape(np.shape(target_index))
+
+
+# --------------------------------------------------------------------------- all series baselines
+
+
+def series_baselines(
+    values: Any,
+    target_index: Any,
+    split_index: int,
+    season_of: Any,
+    period: int,
+    ar_order: int = 1,
+    *,
+    ma_window: int = 50,
+    ma_smooth: int | None = None,
+) -> dict[str, np.ndarray]:
+    """Compute every series baseline by name so a leaderboard can show what a model must beat.
+
+    Names: ``persistence``, ``seasonal_naive``, ``climatology``, ``climatology_trend``,
+    ``climatology_ar`` (AR(``ar_order``) on anomalies), ``climatology_trend_ar`` (GISS protocol:
+    monthly climatology + trend + AR) and ``moving_average_differencing`` (``ma_window``,
+    ``ma_smooth``; left out when the series or horizon is too short for it). ``ma_smooth`` defaults
+    to the book's 10 for long (daily-like, ``period >= 100``) seasons and to 1 otherwise, since a
+    10-month smoothing window would average the seasonal cycle away.
+    """
+    season = _check_int(period, "period", 1)
+    if ma_smooth is None:
+        ma_smooth = 10 if season >= 100 else 1
+    results: dict[str, np.ndarray] = {
+        "persistence": persistence(values, target_index),
+        "seasonal_naive": seasonal_naive(values, target_index, period),
+        "climatology": climatology(values, target_index, season_of, split_index),
+        "climatology_trend": climatology(values, target_index, season_of, split_index, trend=True),
+        "climatology_ar": climatology_ar(values, target_index, season_of, split_index, order=ar_order),
+        "climatology_trend_ar": climatology_ar(
+            values, target_index, season_of, split_index, order=ar_order, trend=True
+        ),
+    }
+    # left out where not applicable: too little history, or a horizon reaching past the smoothing window
+    with contextlib.suppress(ValueError):
+        results["moving_average_differencing"] = moving_average_differencing(
+            values, target_index, season, ma_window, ma_smooth
+        )
+    return results
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _strip_markup(text: str) -> str:
+    """Lowercase a review and blank out the ``<br />`` tags IMDB reviews are full of."""
+    return text.lower().replace("<br />", " ")
+
+
+def text_baseline(
+    train_texts: Sequence[str],
+    train_labels: Any,
+    test_texts: Sequence[str],
+    *,
+    ngram_range: tuple[int, int] = (1, 2),
+    max_features: int | None = 200_000,
+    C: float = 4.0,
+    min_df: int = 2,
+) -> np.ndarray:
+    """Return P(label = 1) from tf-idf + logistic regression, the classic strong sentiment baseline.
+
+    The vectorizer (word n-grams, sublinear tf, ``min_df`` documents, top ``max_features`` terms) is
+    fitted on ``train_texts`` only; an L2 logistic regression (liblinear, inverse strength ``C``)
+    is fitted on the resulting features. About 20-40 s on the 25k IMDB reviews with bigrams.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    labels = np.asarray(train_labels)
+    if len(train_texts) == 0 or labels.shape != (len(train_texts),):
+        raise ValueError(
+            f"train_labels: expected one label per training text ({len(train_texts)}), "
+            f"got shape {labels.shape}"
+        )
+    if set(np.unique(labels).tolist()) != {0, 1}:
+        raise ValueError("train_labels: expected binary labels with both 0 and 1 present")
+    if len(test_texts) == 0:
+        raise ValueError("test_texts: expected at least one text")
+    if not (isinstance(C, int | float) and math.isfinite(C) and C > 0):
+        raise ValueError(f"C: expected a positive number, got {C!r}")
+    vectorizer = TfidfVectorizer(
+        preprocessor=_strip_markup,
+        ngram_range=ngram_range,
+        max_features=max_features,
+        min_df=min_df,
+        sublinear_tf=True,
+        dtype=np.float32,
+    )
+    features = vectorizer.fit_transform(list(train_texts))
+    classifier = LogisticRegression(C=C, solver="liblinear", max_iter=1000)
+    classifier.fit(features, labels.astype(np.int64))
+    probabilities = classifier.predict_proba(vectorizer.transform(list(test_texts)))
+    return np.asarray(probabilities[:, 1], dtype=np.float64)
+
+
+__all__ = [
+    "Climatology",
+    "ar_forecast",
+    "climatology",
+    "climatology_ar",
+    "fit_ar",
+    "fit_climatology",
+    "moving_average_differencing",
+    "persistence",
+    "season_keys",
+    "seasonal_naive",
+    "series_baselines",
+    "text_baseline",
+]

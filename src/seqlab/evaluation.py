@@ -1,0 +1,236 @@
+"""Test metrics, skill against baselines and leaderboards, with fixed metric names across models."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from seqlab.fileio import atomic_open
+
+ROW_KINDS = ("baseline", "trial", "variant")
+SKILL_COLUMN = "skill_vs_best_baseline"
+
+
+def _finite_array(values: Any, argument: str) -> np.ndarray:
+    """Return ``values`` as a float64 array of finite numbers, or raise a ValueError naming it."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.size == 0:
+        raise ValueError(f"{argument}: expected at least one value")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{argument}: contains NaN or infinite values")
+    return array
+
+
+def _as_horizon_matrix(values: Any, argument: str) -> np.ndarray:
+    """Return ``values`` as ``[n, horizon]`` (a 1-D array is horizon 1)."""
+    array = _finite_array(values, argument)
+    if array.ndim == 1:
+        return array[:, np.newaxis]
+    if array.ndim != 2:
+        raise ValueError(f"{argument}: expected shape [n] or [n, horizon], got {array.shape}")
+    return array
+
+
+# --------------------------------------------------------------------------- regression
+
+
+def regression_metrics(
+    y_true: Any,
+    y_pred: Any,
+    normalizer_mean: float,
+    normalizer_std: float,
+    *,
+    normalized_inputs: bool,
+) -> dict[str, float]:
+    """Score forecasts in real units (and normalised units) so every model reports comparable numbers.
+
+    With ``normalized_inputs`` the arrays are in the normalised space and are mapped back with
+    ``x * std + mean``; otherwise they are already in real units. Returns ``test_mae``,
+    ``test_rmse`` (real units), ``test_mae_normalized`` (= ``test_mae / std``) and, when the
+    horizon is above 1, ``test_mae_h1``, ``test_mae_h2``, ... (real units, per horizon step).
+    """
+    truth = _as_horizon_matrix(y_true, "y_true")
+    forecast = _as_horizon_matrix(y_pred, "y_pred")
+    if truth.shape != forecast.shape:
+        raise ValueError(f"y_pred: shape {forecast.shape} does not match y_true {truth.shape}")
+    mean = float(normalizer_mean)
+    std = float(normalizer_std)
+    if not math.isfinite(mean):
+        raise ValueError(f"normalizer_mean: must be finite, got {normalizer_mean!r}")
+    if not math.isfinite(std) or std <= 0:
+        raise ValueError(f"normalizer_std: must be finite and > 0, got {normalizer_std!r}")
+    if normalized_inputs:
+        truth, forecast = truth * std + mean, forecast * std + mean
+    errors = forecast - truth
+    absolute = np.abs(errors)
+    mae = float(absolute.mean())
+    metrics = {
+        "test_mae": mae,
+        "test_rmse": float(np.sqrt(np.mean(errors**2))),
+        "test_mae_normalized": mae / std,
+    }
+    if truth.shape[1] > 1:
+        for step, value in enumerate(absolute.mean(axis=0), start=1):
+            metrics[f"test_mae_h{step}"] = float(value)
+    return metrics
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def classification_metrics(y_true: Any, probabilities: Any, threshold: float = 0.5) -> dict[str, float]:
+    """Score binary probabilities: accuracy/F1/confusion at ``threshold`` and the threshold-free AUC."""
+    from sklearn.metrics import roc_auc_score
+
+    labels = _finite_array(y_true, "y_true").ravel()
+    scores = _finite_array(probabilities, "probabilities").ravel()
+    if labels.shape != scores.shape:
+        raise ValueError(f"probabilities: {scores.size} values do not match {labels.size} labels in y_true")
+    if not np.all((labels == 0) | (labels == 1)):
+        raise ValueError("y_true: expected binary labels 0/1")
+    if np.unique(labels).size < 2:
+        raise ValueError("y_true: both classes must be present for the AUC")
+    if scores.min() < 0 or scores.max() > 1:
+        raise ValueError("probabilities: expected values in [0, 1]")
+    if not (isinstance(threshold, int | float) and 0 <= threshold <= 1):
+        raise ValueError(f"threshold: expected a number in [0, 1], got {threshold!r}")
+    actual = labels == 1
+    predicted = scores >= threshold
+    tp = int(np.sum(actual & predicted))
+    fp = int(np.sum(~actual & predicted))
+    tn = int(np.sum(~actual & ~predicted))
+    fn = int(np.sum(actual & ~predicted))
+    return {
+        "test_accuracy": (tp + tn) / labels.size,
+        "test_auc": float(roc_auc_score(actual, scores)),
+        "test_f1": 2 * tp / (2 * tp + fp + fn),  # > 0 denominator: positives exist
+        "test_tp": float(tp),
+        "test_fp": float(fp),
+        "test_tn": float(tn),
+        "test_fn": float(fn),
+    }
+
+
+# --------------------------------------------------------------------------- skill
+
+
+def skill(score: float, baseline_score: float, higher_is_better: bool) -> float:
+    """Return the fraction of the baseline's error a model removes (1 perfect, 0 as good, < 0 worse).
+
+    For errors (``higher_is_better=False``, e.g. MAE): ``1 - score / baseline_score``. For scores
+    where higher is better (accuracy, AUC in [0, 1]) the error rates are compared:
+    ``1 - (1 - score) / (1 - baseline_score)``.
+    """
+    value, reference = float(score), float(baseline_score)
+    if not math.isfinite(value):
+        raise ValueError(f"score: must be finite, got {score!r}")
+    if not math.isfinite(reference):
+        raise ValueError(f"baseline_score: must be finite, got {baseline_score!r}")
+    if higher_is_better:
+        if not (0 <= value <= 1 and 0 <= reference <= 1):
+            raise ValueError("score: higher-is-better skill compares error rates; scores must lie in [0, 1]")
+        value, reference = 1 - value, 1 - reference
+    if reference <= 0:
+        raise ValueError(f"baseline_score: the baseline is perfect ({baseline_score!r}); skill is undefined")
+    return 1 - value / reference
+
+
+def best_baseline(
+    results: Mapping[str, Mapping[str, Any]], metric: str, higher_is_better: bool
+) -> tuple[str, float]:
+    """Pick the strongest baseline on ``metric``, the honest reference a model has to beat."""
+    candidates: dict[str, float] = {}
+    for name, scores in results.items():
+        value = _number_or_none(scores.get(metric))
+        if value is not None:
+            candidates[name] = value
+    if not candidates:
+        raise ValueError(f"results: no baseline has a finite {metric!r}")
+    pick = max if higher_is_better else min
+    name = pick(candidates, key=lambda key: candidates[key])
+    return name, candidates[name]
+
+
+def _number_or_none(value: Any) -> float | None:
+    """Return ``value`` as a finite float, or None when it is missing or not a finite number."""
+    if value is None or isinstance(value, bool | str):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _safe_skill(score: Any, baseline_score: float | None, higher_is_better: bool) -> float:
+    """Skill or NaN where it is undefined (no baseline, missing score, perfect baseline)."""
+    value = _number_or_none(score)
+    if baseline_score is None or value is None:
+        return math.nan
+    try:
+        return skill(value, baseline_score, higher_is_better)
+    except ValueError:
+        return math.nan
+
+
+# --------------------------------------------------------------------------- leaderboard
+
+
+def leaderboard(rows: Sequence[Mapping[str, Any]], metric: str, higher_is_better: bool) -> pd.DataFrame:
+    """Rank models and baselines best first on ``metric``, with skill against the best baseline.
+
+    Each row needs ``model`` and ``kind`` (``baseline``, ``trial`` or ``variant``); other keys (metric
+    values, run ids) become columns in first-seen order after ``model, kind, <metric>``, then
+    ``skill_vs_best_baseline`` (NaN without a baseline row). Rows missing ``metric`` sort last.
+    """
+    if not rows:
+        raise ValueError("rows: expected at least one row")
+    for position, row in enumerate(rows):
+        if "model" not in row or "kind" not in row:
+            raise ValueError(f"rows: row {position} lacks 'model' or 'kind'")
+        if row["kind"] not in ROW_KINDS:
+            raise ValueError(
+                f"rows: row {position} kind {row['kind']!r} is not one of {', '.join(ROW_KINDS)}"
+            )
+    columns = ["model", "kind", metric]
+    for row in rows:
+        columns.extend(key for key in row if key not in columns and key != SKILL_COLUMN)
+    frame = pd.DataFrame([dict(row) for row in rows]).reindex(columns=columns)
+    frame[metric] = pd.to_numeric(frame[metric], errors="coerce")
+    baselines = {str(row["model"]): {metric: row.get(metric)} for row in rows if row["kind"] == "baseline"}
+    reference: float | None
+    try:
+        reference = best_baseline(baselines, metric, higher_is_better)[1]
+    except ValueError:
+        reference = None
+    frame[SKILL_COLUMN] = [_safe_skill(value, reference, higher_is_better) for value in frame[metric]]
+    frame = frame.sort_values(metric, ascending=not higher_is_better, na_position="last", kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def write_leaderboard(frame: pd.DataFrame, csv_path: str | Path, md_path: str | Path) -> tuple[Path, Path]:
+    """Write a leaderboard as CSV (for machines) and Markdown (for the report), each atomically."""
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"frame: expected a pandas DataFrame, got {type(frame).__name__}")
+    csv_target, md_target = Path(csv_path), Path(md_path)
+    with atomic_open(csv_target) as handle:
+        handle.write(frame.to_csv(index=False, lineterminator="\n"))
+    with atomic_open(md_target) as handle:
+        handle.write(frame.to_markdown(index=False, floatfmt=".4g"))
+        handle.write("\n")
+    return csv_target, md_target
+
+
+__all__ = [
+    "best_baseline",
+    "classification_metrics",
+    "leaderboard",
+    "regression_metrics",
+    "skill",
+    "write_leaderboard",
+]

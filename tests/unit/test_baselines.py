@@ -1,0 +1,306 @@
+"""Statistical baselines on hand-made series whose right answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seqlab.baselines import (
+    ar_forecast,
+    climatology,
+    climatology_ar,
+    fit_ar,
+    fit_climatology,
+    moving_average_differencing,
+    persistence,
+    season_keys,
+    seasonal_naive,
+    series_baselines,
+    text_baseline,
+)
+
+PERIOD = 12
+PROFILE = np.array([-5.0, -4.0, -1.0, 2.0, 5.0, 8.0, 9.0, 8.5, 6.0, 2.0, -1.5, -4.0])
+
+
+def windows_index(first: int, last: int, horizon: int = 1) -> np.ndarray:
+    """Target index of windows whose first target runs first..last (like test_target_index)."""
+    return np.arange(first, last - horizon + 2)[:, np.newaxis] + np.arange(horizon)
+
+
+def periodic(n: int, slope: float = 0.0, offset: float = 3.0) -> np.ndarray:
+    time = np.arange(n)
+    return offset + slope * time + PROFILE[time % PERIOD]
+
+
+# --------------------------------------------------------------------------- naive
+
+
+def test_persistence_on_a_ramp_repeats_the_value_at_the_origin() -> None:
+    values = np.arange(60, dtype=float)
+    targets = windows_index(40, 59)
+    np.testing.assert_array_equal(persistence(values, targets), targets - 1)
+
+
+def test_persistence_multi_step_uses_the_value_at_the_window_end_for_every_step() -> None:
+    values = np.arange(60, dtype=float) * 2
+    targets = windows_index(40, 59, horizon=3)
+    forecast = persistence(values, targets)
+    assert forecast.shape == targets.shape
+    np.testing.assert_array_equal(forecast, np.repeat(values[targets[:, :1] - 1], 3, axis=1))
+
+
+def test_persistence_keeps_a_one_dimensional_target_index_flat() -> None:
+    values = np.arange(10, dtype=float)
+    np.testing.assert_array_equal(persistence(values, np.array([5, 7])), [4.0, 6.0])
+
+
+def test_seasonal_naive_is_exact_on_a_pure_periodic_series() -> None:
+    values = periodic(120)
+    targets = windows_index(96, 119)
+    np.testing.assert_array_equal(seasonal_naive(values, targets, PERIOD), values[targets])
+
+
+def test_seasonal_naive_beyond_one_period_uses_the_latest_observed_season() -> None:
+    values = periodic(120)
+    targets = windows_index(96, 119, horizon=15)  # steps 13..15 need two periods back
+    forecast = seasonal_naive(values, targets, PERIOD)
+    np.testing.assert_array_equal(forecast, values[targets])
+    ramp = np.arange(120, dtype=float)
+    ramp_forecast = seasonal_naive(ramp, targets, PERIOD)
+    origins = targets[:, :1] - 1
+    assert np.all(ramp_forecast <= origins)  # never a value after the origin
+    np.testing.assert_array_equal(ramp_forecast[:, 12], targets[:, 12] - 2 * PERIOD)
+
+
+def test_seasonal_naive_without_a_period_of_history_raises() -> None:
+    with pytest.raises(ValueError, match="target_index"):
+        seasonal_naive(np.arange(20.0), np.array([[5]]), PERIOD)
+
+
+# --------------------------------------------------------------------------- climatology
+
+
+def test_climatology_is_exact_on_a_periodic_series_without_noise() -> None:
+    values = periodic(240)
+    seasons = season_keys("periodic", None, values.size, PERIOD)
+    targets = windows_index(200, 239, horizon=2)
+    np.testing.assert_allclose(climatology(values, targets, seasons, 200), values[targets], atol=1e-12)
+
+
+def test_climatology_with_trend_recovers_a_linear_trend_and_the_seasonal_profile() -> None:
+    values = periodic(300, slope=0.05)
+    seasons = season_keys("periodic", None, values.size, PERIOD)
+    model = fit_climatology(values, seasons, 250, trend=True)
+    assert model.slope == pytest.approx(0.05, abs=1e-12)
+    np.testing.assert_allclose(model.season_means, 3.0 + PROFILE, atol=1e-10)
+    targets = windows_index(250, 299)
+    np.testing.assert_allclose(
+        climatology(values, targets, seasons, 250, trend=True), values[targets], atol=1e-9
+    )
+    assert np.abs(climatology(values, targets, seasons, 250) - values[targets]).mean() > 1.0
+
+
+def test_climatology_refuses_in_sample_targets_and_unseen_seasons() -> None:
+    values = periodic(120)
+    seasons = season_keys("periodic", None, values.size, PERIOD)
+    with pytest.raises(ValueError, match="split_index"):
+        climatology(values, windows_index(90, 119), seasons, 100)
+    unseen = seasons.copy()
+    unseen[110] = 40
+    with pytest.raises(ValueError, match="season_of"):
+        climatology(values, windows_index(100, 119), unseen, 100)
+    with pytest.raises(ValueError, match="season_of"):
+        climatology(values, windows_index(100, 119), seasons[:50], 100)
+
+
+# --------------------------------------------------------------------------- AR on anomalies
+
+
+def simulated_ar1(n: int, phi: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(0.0, 1.0, n)
+    anomalies = np.empty(n)
+    anomalies[0] = noise[0]
+    for t in range(1, n):
+        anomalies[t] = phi * anomalies[t - 1] + noise[t]
+    time = np.arange(n)
+    return 10.0 + 0.002 * time + PROFILE[time % PERIOD] + anomalies, anomalies
+
+
+def test_fit_ar_recovers_phi_and_matches_statsmodels() -> None:
+    from statsmodels.tsa.ar_model import AutoReg
+
+    _, anomalies = simulated_ar1(5000, 0.7)
+    phi = fit_ar(anomalies, 1)
+    assert phi[0] == pytest.approx(0.7, abs=0.03)
+    reference = AutoReg(anomalies, lags=2, trend="n").fit().params
+    np.testing.assert_allclose(fit_ar(anomalies, 2), reference, rtol=1e-8)
+
+
+def test_climatology_trend_ar_beats_plain_climatology_on_an_ar1_process() -> None:
+    values, _ = simulated_ar1(3000, 0.8, seed=1)
+    seasons = season_keys("periodic", None, values.size, PERIOD)
+    targets = windows_index(2400, 2999)
+    truth = values[targets]
+    with_ar = np.abs(climatology_ar(values, targets, seasons, 2400, order=1, trend=True) - truth).mean()
+    plain = np.abs(climatology(values, targets, seasons, 2400, trend=True) - truth).mean()
+    assert with_ar < 0.8 * plain
+    assert with_ar == pytest.approx(np.sqrt(2 / np.pi), rel=0.1)  # E|noise| for unit normal noise
+
+
+def test_climatology_ar_iterates_for_later_horizon_steps() -> None:
+    values, _ = simulated_ar1(400, 0.6, seed=2)
+    seasons = season_keys("periodic", None, values.size, PERIOD)
+    targets = np.array([[330, 331, 332], [360, 361, 362]])
+    forecast = climatology_ar(values, targets, seasons, 300, order=1, trend=True)
+    model = fit_climatology(values, seasons, 300, trend=True)
+    phi = fit_ar(values[:300] - model.predict(np.arange(300), seasons), 1)[0]
+    origins = targets[:, 0] - 1
+    anomaly = values[origins] - model.predict(origins, seasons)
+    expected = model.predict(targets, seasons) + anomaly[:, np.newaxis] * phi ** np.arange(1, 4)
+    np.testing.assert_allclose(forecast, expected, rtol=1e-12)
+
+
+def test_ar_forecast_with_phi_feeds_back_its_own_forecasts() -> None:
+    paths = ar_forecast(np.array([[1.0, 2.0], [0.0, 4.0]]), np.array([0.5, 0.25]), 2)
+    # a[t] = 0.5 a[t-1] + 0.25 a[t-2]
+    np.testing.assert_allclose(paths[:, 0], [0.5 * 2 + 0.25 * 1, 0.5 * 4])
+    np.testing.assert_allclose(paths[:, 1], [0.5 * 1.25 + 0.25 * 2, 0.5 * 2 + 0.25 * 4])
+
+
+# --------------------------------------------------------------------------- moving average + differencing
+
+
+def test_moving_average_differencing_matches_the_documented_formula() -> None:
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=200).cumsum()
+    targets = windows_index(150, 199)
+    period, window, smooth = 20, 7, 4
+    forecast = moving_average_differencing(values, targets, period, window, smooth)
+    expected = []
+    for t in targets[:, 0]:
+        origin = t - 1
+        diffs = [values[s] - values[s - period] for s in range(origin - window + 1, origin + 1)]
+        start = t - period - smooth // 2
+        expected.append(np.mean(diffs) + np.mean(values[start : start + smooth]))
+    np.testing.assert_allclose(forecast[:, 0], expected, rtol=1e-12)
+
+
+def test_moving_average_differencing_is_exact_on_trend_plus_season() -> None:
+    values = periodic(200, slope=0.3)
+    targets = windows_index(150, 199, horizon=4)
+    forecast = moving_average_differencing(values, targets, PERIOD, window=10, smooth=1)
+    np.testing.assert_allclose(forecast, values[targets], atol=1e-10)
+
+
+def test_moving_average_differencing_refuses_to_smooth_past_the_origin() -> None:
+    values = periodic(200)
+    with pytest.raises(ValueError, match="smooth"):
+        moving_average_differencing(values, windows_index(150, 199, horizon=10), PERIOD, window=5, smooth=8)
+
+
+# --------------------------------------------------------------------------- no look-ahead
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_no_baseline_reads_the_target_or_later_values(horizon: int) -> None:
+    values, _ = simulated_ar1(1200, 0.6, seed=4)
+    split = 900
+    seasons = season_keys("periodic", None, values.size, PERIOD)
+    targets = windows_index(split, values.size - 1, horizon)
+    clean = series_baselines(values, targets, split, seasons, PERIOD, 2, ma_window=20, ma_smooth=3)
+    assert set(clean) >= {
+        "persistence",
+        "seasonal_naive",
+        "climatology",
+        "climatology_trend",
+        "climatology_ar",
+        "climatology_trend_ar",
+        "moving_average_differencing",
+    }
+    for row in (0, 1, 57, targets.shape[0] - 1):
+        poisoned = values.copy()
+        poisoned[targets[row, 0] :] = np.nan
+        single = series_baselines(
+            poisoned, targets[row : row + 1], split, seasons, PERIOD, 2, ma_window=20, ma_smooth=3
+        )
+        for name, forecast in single.items():
+            assert np.all(np.isfinite(forecast)), name
+            np.testing.assert_allclose(forecast[0], clean[name][row], rtol=1e-12, err_msg=name)
+
+
+def test_nan_at_a_used_input_is_refused() -> None:
+    values = np.arange(30, dtype=float)
+    values[19] = np.nan
+    with pytest.raises(ValueError, match="values"):
+        persistence(values, np.array([[20]]))
+
+
+def test_bad_target_index_is_refused() -> None:
+    values = np.arange(30, dtype=float)
+    with pytest.raises(ValueError, match="target_index"):
+        persistence(values, np.array([[0]]))
+    with pytest.raises(ValueError, match="target_index"):
+        persistence(values, np.array([[30]]))
+    with pytest.raises(ValueError, match="target_index"):
+        persistence(values, np.array([[5.0]]))
+
+
+# --------------------------------------------------------------------------- season keys
+
+
+def test_season_keys_monthly_daily_and_periodic() -> None:
+    months = season_keys("monthly", ["2019-11", "2019-12", "2020-01"], 3, 12)
+    np.testing.assert_array_equal(months, [10, 11, 0])
+    dates = ["2019-02-28", "2019-03-01", "2019-12-31", "2020-02-28", "2020-02-29", "2020-03-01", "2020-12-31"]
+    days = season_keys("daily", dates, len(dates), 365)
+    np.testing.assert_array_equal(days, [58, 59, 364, 58, 58, 59, 364])
+    np.testing.assert_array_equal(season_keys("periodic", None, 5, 2), [0, 1, 0, 1, 0])
+
+
+def test_season_keys_refuses_mismatched_dates_and_kinds() -> None:
+    with pytest.raises(ValueError, match="dates"):
+        season_keys("monthly", ["2019-11"], 2, 12)
+    with pytest.raises(ValueError, match="dataset_kind"):
+        season_keys("weekly", None, 2, 7)
+    with pytest.raises(ValueError, match="dates"):
+        season_keys("daily", ["2019-11"], 1, 365)
+
+
+# --------------------------------------------------------------------------- text
+
+
+def synthetic_reviews(count: int, seed: int) -> tuple[list[str], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    positive = ["great", "wonderful", "brilliant", "moving", "superb", "loved"]
+    negative = ["awful", "boring", "terrible", "waste", "dull", "hated"]
+    neutral = ["the", "film", "movie", "plot", "actor", "scene", "story", "was", "and", "a"]
+    labels = rng.integers(0, 2, count)
+    texts = []
+    for label in labels:
+        sentiment = positive if label else negative
+        words = (
+            list(rng.choice(neutral, 12))
+            + list(rng.choice(sentiment, 2))
+            + list(rng.choice(positive + negative, 1))
+        )
+        rng.shuffle(words)
+        texts.append(" ".join(words) + "<br /><br />")
+    return texts, labels
+
+
+def test_text_baseline_beats_chance_clearly_on_a_sentiment_corpus() -> None:
+    train_texts, train_labels = synthetic_reviews(300, seed=0)
+    test_texts, test_labels = synthetic_reviews(200, seed=1)
+    probabilities = text_baseline(train_texts, train_labels, test_texts)
+    assert probabilities.shape == (200,)
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+    assert ((probabilities >= 0.5) == test_labels).mean() > 0.9
+
+
+def test_text_baseline_refuses_bad_labels() -> None:
+    with pytest.raises(ValueError, match="train_labels"):
+        text_baseline(["good", "bad"], [1], ["ok"])
+    with pytest.raises(ValueError, match="train_labels"):
+        text_baseline(["good", "bad"], [1, 1], ["ok"])
