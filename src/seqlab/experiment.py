@@ -1,0 +1,419 @@
+"""Modelling stages per dataset: baselines → tune → train variants → evaluate.
+
+Each stage is a plain function of (dataset, params, paths) that reads the previous stage's files
+under ``results/<dataset>/``, writes its own atomically and returns a plain dict. The CLI
+(``seqlab stage NAME --dataset D``), ``dvc repro`` and the Prefect flow call these same functions;
+tracking is injected through ``callbacks``/return values, never imported here.
+The test split is read only by the baselines' and the evaluation's final scoring.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from seqlab.config import ImdbParams, Params, WindowParams
+from seqlab.fileio import atomic_path, save_arrays, write_json
+from seqlab.paths import ProjectPaths
+
+Log = Callable[[str], None]
+STAGES: tuple[str, ...] = ("baselines", "tune", "train", "evaluate")
+CallbackFactory = Callable[[str], list[Any]]
+
+
+def results_dir(paths: ProjectPaths, dataset: str, stage: str) -> Path:
+    """Folder of one modelling stage's outputs."""
+    return paths.root / "results" / dataset / stage
+
+
+def _read_json(path: Path) -> Any:
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found; run the stage that writes it first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------- prepared data
+
+
+@dataclass
+class SeriesData:
+    """Prepared windows of a series dataset plus what is needed to put them back in °C and dates."""
+
+    arrays: dict[str, np.ndarray]
+    manifest: dict[str, Any]
+    dates: list[str] | None
+
+    @property
+    def mean(self) -> float:
+        """Normalisation mean fitted on the training period."""
+        return float(self.manifest["normalization"]["mean"])
+
+    @property
+    def std(self) -> float:
+        """Normalisation std fitted on the training period."""
+        return float(self.manifest["normalization"]["std"])
+
+
+def load_series_data(dataset: str, paths: ProjectPaths) -> SeriesData:
+    """Load prepared windows, manifest and dates of a series dataset."""
+    folder = paths.prepared_dir(dataset)
+    manifest = _read_json(folder / "manifest.json")
+    with np.load(folder / "windows.npz") as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    dates_file = folder / "dates.txt"
+    dates = dates_file.read_text(encoding="utf-8").split() if dates_file.exists() else None
+    return SeriesData(arrays=arrays, manifest=manifest, dates=dates)
+
+
+@dataclass
+class TextData:
+    """Prepared IMDB id matrices, labels and texts (texts only for the linear baseline)."""
+
+    arrays: dict[str, np.ndarray]
+    manifest: dict[str, Any]
+    texts: pd.DataFrame
+
+
+def load_text_data(paths: ProjectPaths) -> TextData:
+    """Load prepared IMDB arrays, manifest and texts."""
+    folder = paths.prepared_dir("imdb")
+    manifest = _read_json(folder / "manifest.json")
+    with np.load(folder / "arrays.npz") as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    return TextData(arrays=arrays, manifest=manifest, texts=pd.read_parquet(folder / "texts.parquet"))
+
+
+def _slice_window(array: np.ndarray, values: dict[str, Any]) -> np.ndarray:
+    """Use the last ``window_size`` steps of each prepared window (window size as a hyperparameter)."""
+    size = values.get("window_size")
+    return array if size is None else array[:, -int(size) :]
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def stage_baselines(dataset: str, params: Params, paths: ProjectPaths, log: Log = print) -> dict[str, Any]:
+    """Fit the statistical baselines on training data and score them on the test targets."""
+    from seqlab import baselines, evaluation
+
+    out = results_dir(paths, dataset, "baselines")
+    if dataset == "imdb":
+        settings: ImdbParams = params.imdb
+        data = load_text_data(paths)
+        train = data.texts[data.texts["split"] == "train"]
+        test = data.texts[data.texts["split"] == "test"]
+        probabilities = baselines.text_baseline(
+            train["text"].tolist(),
+            train["label"].to_numpy(),
+            test["text"].tolist(),
+            max_features=settings.baseline_max_features,
+        )
+        results = {"tfidf_logreg": evaluation.classification_metrics(test["label"].to_numpy(), probabilities)}
+        predictions = {"tfidf_logreg": probabilities}
+    else:
+        window = params.series(dataset)
+        data_series = load_series_data(dataset, paths)
+        values = data_series.arrays["values"]
+        target_index = data_series.arrays["test_target_index"]
+        kind = {"giss": "monthly", "cet": "daily"}.get(dataset, "periodic")
+        season_of = baselines.season_keys(kind, data_series.dates, values.size, window.period)
+        forecasts = baselines.series_baselines(
+            values, target_index, window.split_index, season_of, window.period, window.ar_order
+        )
+        y_true = (values[target_index] - data_series.mean) / data_series.std
+        results = {}
+        predictions = {}
+        for name, forecast in forecasts.items():
+            normalized = (forecast - data_series.mean) / data_series.std
+            results[name] = evaluation.regression_metrics(
+                y_true, normalized, data_series.mean, data_series.std, normalized_inputs=True
+            )
+            predictions[name] = forecast
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "metrics.json", results)
+    save_arrays(out / "predictions.npz", predictions)
+    for name, metrics in results.items():
+        log(
+            f"{dataset}: baseline {name}: "
+            + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if "_h" not in k)
+        )
+    return results
+
+
+# --------------------------------------------------------------------------- tuning
+
+
+def _series_builder(dataset: str, window: WindowParams) -> Callable[..., Any]:
+    from seqlab.models.builders import build_series_model
+
+    def build(**values: Any) -> Any:
+        arguments = dict(values)
+        window_size = int(arguments.pop("window_size", window.window_size))
+        if window_size > window.window_size:
+            raise ValueError(
+                f"{dataset}.tuning.space.window_size: {window_size} exceeds the prepared window_size "
+                f"{window.window_size}; raise {dataset}.window_size"
+            )
+        return build_series_model(window_size=window_size, horizon=window.horizon, **arguments)
+
+    return build
+
+
+def _text_builder(settings: ImdbParams, vocab_size: int) -> Callable[..., Any]:
+    from seqlab.models.builders import build_text_model
+
+    def build(**values: Any) -> Any:
+        return build_text_model(vocab_size=vocab_size, max_len=settings.max_len, **values)
+
+    return build
+
+
+def _builder_and_data(
+    dataset: str, params: Params, paths: ProjectPaths
+) -> tuple[Callable[..., Any], dict[str, Any]]:
+    """Return the builder of a dataset and its train/validation arrays (no test data)."""
+    if dataset == "imdb":
+        text = load_text_data(paths)
+        vocab_size = int(text.manifest["vocabulary"]["size"])
+        arrays = {
+            "x_train": text.arrays["x_train"],
+            "y_train": text.arrays["y_train"].astype("float32"),
+            "x_validation": text.arrays["x_validation"],
+            "y_validation": text.arrays["y_validation"].astype("float32"),
+        }
+        return _text_builder(params.imdb, vocab_size), arrays
+    series = load_series_data(dataset, paths)
+    arrays = {
+        key: series.arrays[key].astype("float32")
+        for key in ("x_train", "y_train", "x_validation", "y_validation")
+    }
+    return _series_builder(dataset, params.series(dataset)), arrays
+
+
+def stage_tune(
+    dataset: str, params: Params, paths: ProjectPaths, log: Log = print, callbacks: list[Any] | None = None
+) -> dict[str, Any]:
+    """Run (or resume) the Keras Tuner search on train/validation and record every trial."""
+    from seqlab import tuning
+
+    settings = params.imdb.tuning if dataset == "imdb" else params.series(dataset).tuning
+    build, arrays = _builder_and_data(dataset, params, paths)
+    out = results_dir(paths, dataset, "tune")
+    result = tuning.search(
+        build,
+        settings,
+        arrays["x_train"],
+        arrays["y_train"],
+        arrays["x_validation"],
+        arrays["y_validation"],
+        directory=out / "tuner",
+        project_name=dataset,
+        input_slicer=None if dataset == "imdb" else _slice_window,
+        callbacks=callbacks,
+    )
+    payload = result.as_dict()
+    write_json(out / "trials.json", payload)
+    best = result.best
+    log(
+        f"{dataset}: {len(result.trials)} trials, best {best.trial_id if best else None} "
+        f"{settings.objective}={best.score if best else None} {best.hyperparameters if best else ''}"
+    )
+    return payload
+
+
+# --------------------------------------------------------------------------- training
+
+
+def stage_train(
+    dataset: str,
+    params: Params,
+    paths: ProjectPaths,
+    log: Log = print,
+    callbacks_for: CallbackFactory | None = None,
+) -> dict[str, Any]:
+    """Retrain the best configuration once per dropout variant; save each model as .keras."""
+    from seqlab import training
+
+    settings = params.imdb.training if dataset == "imdb" else params.series(dataset).training
+    trials = _read_json(results_dir(paths, dataset, "tune") / "trials.json")
+    if not trials.get("best"):
+        raise ValueError(f"{dataset}: the tuning stage recorded no completed trial to train")
+    best_hyperparameters = dict(trials["best"]["hyperparameters"])
+    build, arrays = _builder_and_data(dataset, params, paths)
+    slice_values = {} if dataset == "imdb" else best_hyperparameters
+    out = results_dir(paths, dataset, "train")
+    summary: dict[str, Any] = {"best_hyperparameters": best_hyperparameters, "variants": {}}
+    for name, variant in settings.variants.items():
+        arguments = training.variant_arguments(
+            best_hyperparameters, variant.dropout, variant.recurrent_dropout
+        )
+        training.set_determinism(settings.seed)
+        model = build(**{**arguments, "seed": settings.seed})
+        result = training.fit_model(
+            model,
+            _slice_window(arrays["x_train"], slice_values),
+            arrays["y_train"],
+            _slice_window(arrays["x_validation"], slice_values),
+            arrays["y_validation"],
+            epochs=settings.epochs,
+            batch_size=settings.batch_size,
+            patience=settings.patience,
+            checkpoint_dir=out / name / "checkpoint",
+            callbacks=callbacks_for(name) if callbacks_for else None,
+        )
+        with atomic_path(out / name / "model.keras") as temporary:
+            keras_path = temporary.with_suffix(".keras")
+            model.save(keras_path)
+            keras_path.replace(temporary)
+        record = {
+            "hyperparameters": arguments,
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run,
+            "best_metrics": result.best_metrics,
+            "history": result.history,
+            "stopped_early": result.stopped_early,
+            "terminated_on_nan": result.terminated_on_nan,
+        }
+        write_json(out / name / "fit.json", record)
+        summary["variants"][name] = record
+        log(
+            f"{dataset}: variant {name}: best epoch {result.best_epoch}/{result.epochs_run} "
+            f"{result.best_metrics}"
+        )
+    write_json(out / "summary.json", summary)
+    return summary
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def stage_evaluate(dataset: str, params: Params, paths: ProjectPaths, log: Log = print) -> dict[str, Any]:
+    """Score every variant on the held-out test split beside the baselines; leaderboard and plots."""
+    import keras
+
+    import seqlab.models  # noqa: F401  (registers the custom layers that saved models use)
+    from seqlab import evaluation
+
+    out = results_dir(paths, dataset, "evaluate")
+    plots_dir = out / "plots"
+    if out.exists():
+        shutil.rmtree(plots_dir, ignore_errors=True)
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    baseline_metrics = _read_json(results_dir(paths, dataset, "baselines") / "metrics.json")
+    trials = _read_json(results_dir(paths, dataset, "tune") / "trials.json")
+    summary = _read_json(results_dir(paths, dataset, "train") / "summary.json")
+    text = dataset == "imdb"
+    metric = "test_accuracy" if text else "test_mae"
+    higher_is_better = text
+    best_name, best_value = evaluation.best_baseline(baseline_metrics, metric, higher_is_better)
+
+    variant_metrics: dict[str, dict[str, float]] = {}
+    predictions: dict[str, np.ndarray] = {}
+    for name, record in summary["variants"].items():
+        model = keras.models.load_model(results_dir(paths, dataset, "train") / name / "model.keras")
+        if text:
+            data = load_text_data(paths)
+            probabilities = model.predict(data.arrays["x_test"], batch_size=512, verbose=0).reshape(-1)
+            metrics = evaluation.classification_metrics(data.arrays["y_test"], probabilities)
+            predictions[name] = probabilities
+        else:
+            series = load_series_data(dataset, paths)
+            x_test = _slice_window(series.arrays["x_test"].astype("float32"), record["hyperparameters"])
+            forecast = model.predict(x_test, batch_size=1024, verbose=0)
+            metrics = evaluation.regression_metrics(
+                series.arrays["y_test"], forecast, series.mean, series.std, normalized_inputs=True
+            )
+            predictions[name] = forecast * series.std + series.mean
+        metrics["skill_vs_best_baseline"] = evaluation.skill(metrics[metric], best_value, higher_is_better)
+        variant_metrics[name] = metrics
+        log(
+            f"{dataset}: variant {name}: {metric}={metrics[metric]:.4f} "
+            f"(best baseline {best_name} {best_value:.4f})"
+        )
+
+    rows: list[dict[str, Any]] = []
+    for name, metrics in baseline_metrics.items():
+        rows.append({"model": name, "kind": "baseline", **metrics})
+    for trial in trials["trials"]:
+        rows.append(
+            {
+                "model": f"trial_{trial['trial_id']}",
+                "kind": "trial",
+                "status": trial["status"],
+                f"val_{trials['objective'].removeprefix('val_')}": trial["score"],
+                "hyperparameters": json.dumps(trial["hyperparameters"], sort_keys=True),
+            }
+        )
+    for name, metrics in variant_metrics.items():
+        rows.append({"model": f"variant_{name}", "kind": "variant", **metrics})
+    board = evaluation.leaderboard(rows, metric, higher_is_better)
+    evaluation.write_leaderboard(board, out / "leaderboard.csv", out / "leaderboard.md")
+
+    _write_plots(dataset, paths, summary, predictions, plots_dir, text)
+    best_variant = (max if higher_is_better else min)(
+        variant_metrics, key=lambda v: variant_metrics[v][metric]
+    )
+    result = {
+        "metric": metric,
+        "best_baseline": {"name": best_name, metric: best_value},
+        "best_variant": {"name": best_variant, **variant_metrics[best_variant]},
+        "variants": variant_metrics,
+        "baselines": baseline_metrics,
+    }
+    write_json(out / "metrics.json", result)
+    return result
+
+
+def _write_plots(
+    dataset: str,
+    paths: ProjectPaths,
+    summary: dict[str, Any],
+    predictions: dict[str, np.ndarray],
+    plots_dir: Path,
+    text: bool,
+) -> None:
+    from seqlab import plots
+
+    for name, record in summary["variants"].items():
+        plots.plot_learning_curves(record["history"], plots_dir / f"learning_curves_{name}.png")
+    if text:
+        data = load_text_data(paths)
+        best = next(iter(predictions))
+        plots.plot_roc(data.arrays["y_test"], predictions[best], plots_dir / "roc.png")
+        plots.plot_confusion_matrix(
+            data.arrays["y_test"], predictions[best], plots_dir / "confusion_matrix.png"
+        )
+        return
+    series = load_series_data(dataset, paths)
+    target_index = series.arrays["test_target_index"][:, 0]
+    axis: Any = [series.dates[i] for i in target_index] if series.dates else target_index
+    actual = series.arrays["values"][target_index]
+    first_step = {name: forecast[:, 0] for name, forecast in predictions.items()}
+    baseline_forecasts = np.load(results_dir(paths, dataset, "baselines") / "predictions.npz")
+    for name in baseline_forecasts.files:
+        first_step[f"baseline {name}"] = baseline_forecasts[name][:, 0]
+    plots.plot_forecast(
+        axis,
+        actual,
+        first_step,
+        plots_dir / "forecast.png",
+        title=f"{dataset}: test period",
+        zoom=min(120, len(actual)),
+    )
+    best_variant = next(iter(predictions))
+    plots.plot_residuals(axis, actual, predictions[best_variant][:, 0], plots_dir / "residuals.png")
+
+
+STAGE_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
+    "baselines": stage_baselines,
+    "tune": stage_tune,
+    "train": stage_train,
+    "evaluate": stage_evaluate,
+}

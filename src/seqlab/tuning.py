@@ -1,0 +1,261 @@
+"""Keras Tuner search over the model builders, with the space, objective and budget from params.
+
+``build(hp)`` only maps search values onto a builder's named arguments. Validation data comes
+from the training period (the caller passes it); the test split never reaches this module.
+A trial whose loss turns NaN is marked FAILED and is never chosen as best. Rerunning with the
+same directory continues the search without repeating finished trials.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqlab.config import SpaceEntry, TuningParams
+
+BuildFunction = Callable[..., Any]
+# Per-epoch logs of a trial, kept in its trial directory: the oracle only stores the best epoch.
+EPOCHS_FILE = "epochs.json"
+
+
+def declare(hp: Any, name: str, entry: SpaceEntry) -> Any:
+    """Declare one search-space entry on a Keras Tuner ``HyperParameters`` and return its value."""
+    if entry.value is not None:
+        return hp.Fixed(name, entry.value)
+    if entry.values is not None:
+        return hp.Choice(name, entry.values)
+    low, high = entry.min, entry.max
+    if low is None or high is None:  # guarded by SpaceEntry's validator
+        raise ValueError(f"space.{name}: a range needs min and max")
+    integral = all(float(v).is_integer() for v in (low, high, entry.step or 1))
+    if integral and entry.sampling == "linear":
+        return hp.Int(name, int(low), int(high), step=int(entry.step or 1))
+    return hp.Float(name, float(low), float(high), step=entry.step, sampling=entry.sampling)
+
+
+@dataclass
+class TrialRecord:
+    """What one tuner trial did, as plain data a caller can log."""
+
+    trial_id: str
+    status: str
+    score: float | None
+    hyperparameters: dict[str, Any]
+    history: dict[str, list[float]] = field(default_factory=dict)
+    message: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the record as JSON-ready data."""
+        return {
+            "trial_id": self.trial_id,
+            "status": self.status,
+            "score": self.score,
+            "hyperparameters": self.hyperparameters,
+            "history": self.history,
+            "message": self.message,
+        }
+
+
+@dataclass
+class SearchResult:
+    """All trials of a search and the best completed one."""
+
+    trials: list[TrialRecord]
+    best: TrialRecord | None
+    objective: str
+    direction: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the result as JSON-ready data."""
+        return {
+            "objective": self.objective,
+            "direction": self.direction,
+            "best": self.best.as_dict() if self.best else None,
+            "trials": [trial.as_dict() for trial in self.trials],
+        }
+
+
+def _make_hypermodel(
+    build: BuildFunction,
+    space: Mapping[str, SpaceEntry],
+    input_slicer: Callable[[np.ndarray, dict[str, Any]], np.ndarray],
+) -> Any:
+    import keras_tuner
+
+    class SearchHyperModel(keras_tuner.HyperModel):
+        """Maps search values onto the builder and refuses NaN trials."""
+
+        def build(self, hp: Any) -> Any:
+            values = {name: declare(hp, name, entry) for name, entry in space.items()}
+            return build(**values)
+
+        def fit(self, hp: Any, model: Any, x: np.ndarray, y: np.ndarray, **kwargs: Any) -> Any:
+            values = dict(hp.values)
+            x_val, y_val = kwargs.pop("validation_data")
+            history = model.fit(
+                input_slicer(x, values), y, validation_data=(input_slicer(x_val, values), y_val), **kwargs
+            )
+            for name, series in history.history.items():
+                if not all(math.isfinite(float(value)) for value in series):
+                    raise keras_tuner.errors.FailedTrialError(f"{name} became non-finite: {series}")
+            return history
+
+    return SearchHyperModel()
+
+
+def _recording(tuner_class: type) -> type:
+    """Subclass a tuner so each trial writes every epoch's logs to its directory."""
+
+    class RecordingTuner(tuner_class):
+        def on_trial_begin(self, trial: Any) -> None:
+            super().on_trial_begin(trial)
+            if not hasattr(self, "_epoch_logs"):
+                self._epoch_logs: dict[str, list[dict[str, float]]] = {}
+            self._epoch_logs[trial.trial_id] = []
+            self._write_epochs(trial.trial_id)  # a retried trial starts over
+
+        def on_epoch_end(self, trial: Any, model: Any, epoch: int, logs: Any = None) -> None:
+            super().on_epoch_end(trial, model, epoch, logs=logs)
+            row = {"epoch": int(epoch), **{name: float(value) for name, value in (logs or {}).items()}}
+            self._epoch_logs.setdefault(trial.trial_id, []).append(row)
+            self._write_epochs(trial.trial_id)
+
+        def _write_epochs(self, trial_id: str) -> None:
+            path = Path(self.get_trial_dir(trial_id)) / EPOCHS_FILE
+            path.write_text(json.dumps(self._epoch_logs[trial_id]), encoding="utf-8")
+
+    RecordingTuner.__name__ = RecordingTuner.__qualname__ = tuner_class.__name__
+    return RecordingTuner
+
+
+def _epoch_history(rows: list[dict[str, float]]) -> dict[str, list[float]]:
+    """Per-epoch series from logged rows; with several executions, the per-epoch mean."""
+    executions: list[list[dict[str, float]]] = []
+    for row in rows:
+        if not executions or row["epoch"] <= executions[-1][-1]["epoch"]:
+            executions.append([])
+        executions[-1].append(row)
+    history: dict[str, list[float]] = {}
+    for epoch_rows in zip(*executions, strict=False):
+        for name in epoch_rows[0]:
+            if name != "epoch":
+                history.setdefault(name, []).append(float(np.mean([row[name] for row in epoch_rows])))
+    return history
+
+
+def make_tuner(
+    build: BuildFunction,
+    settings: TuningParams,
+    directory: str | Path,
+    project_name: str,
+    input_slicer: Callable[[np.ndarray, dict[str, Any]], np.ndarray] | None = None,
+) -> Any:
+    """Create (or reload, when ``directory`` holds an earlier search) the configured tuner."""
+    import keras_tuner
+
+    hypermodel = _make_hypermodel(build, settings.space, input_slicer or (lambda array, _values: array))
+    objective = keras_tuner.Objective(settings.objective, direction=settings.direction)
+    common: dict[str, Any] = {
+        "objective": objective,
+        "directory": str(directory),
+        "project_name": project_name,
+        "overwrite": False,
+        "seed": settings.seed,
+        "executions_per_trial": settings.executions_per_trial,
+        "max_consecutive_failed_trials": settings.max_consecutive_failed_trials,
+    }
+    if settings.algorithm == "random":
+        return _recording(keras_tuner.RandomSearch)(hypermodel, max_trials=settings.max_trials, **common)
+    if settings.algorithm == "bayesian":
+        return _recording(keras_tuner.BayesianOptimization)(
+            hypermodel, max_trials=settings.max_trials, **common
+        )
+    return _recording(keras_tuner.Hyperband)(
+        hypermodel, max_epochs=settings.epochs, factor=3, hyperband_iterations=1, **common
+    )
+
+
+def collect_trials(tuner: Any) -> SearchResult:
+    """Turn the oracle's trials into plain records; best = best COMPLETED trial with a finite score."""
+    objective = tuner.oracle.objective
+    records = []
+    # Ids are numbers whose zero padding follows max_trials, which a resumed search may change.
+    for trial_id, trial in sorted(tuner.oracle.trials.items(), key=lambda item: (int(item[0]), item[0])):
+        epochs_file = Path(tuner.get_trial_dir(trial_id)) / EPOCHS_FILE
+        history: dict[str, list[float]] = {}
+        if epochs_file.exists():
+            history = _epoch_history(json.loads(epochs_file.read_text(encoding="utf-8")))
+        else:  # a project written without per-epoch logs: the oracle's best-epoch values
+            for name in trial.metrics.metrics:
+                observations = trial.metrics.get_history(name)
+                history[name] = [float(np.mean(observation.value)) for observation in observations]
+        score = None if trial.score is None or not math.isfinite(float(trial.score)) else float(trial.score)
+        records.append(
+            TrialRecord(
+                trial_id=str(trial_id),
+                status=str(trial.status),
+                score=score,
+                # Hyperband's "tuner/epochs", "tuner/bracket", ... are bookkeeping, not builder arguments.
+                hyperparameters={
+                    name: value
+                    for name, value in trial.hyperparameters.values.items()
+                    if not name.startswith("tuner/")
+                },
+                history=history,
+                message=(trial.message or None) if trial.status != "COMPLETED" else None,
+            )
+        )
+    completed = [record for record in records if record.status == "COMPLETED" and record.score is not None]
+    best = None
+    if completed:
+        chooser = max if objective.direction == "max" else min
+        best = chooser(completed, key=lambda record: float(record.score or 0.0))
+    return SearchResult(trials=records, best=best, objective=objective.name, direction=objective.direction)
+
+
+def search(
+    build: BuildFunction,
+    settings: TuningParams,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_validation: np.ndarray,
+    y_validation: np.ndarray,
+    directory: str | Path,
+    project_name: str = "search",
+    input_slicer: Callable[[np.ndarray, dict[str, Any]], np.ndarray] | None = None,
+    callbacks: list[Any] | None = None,
+    verbose: int = 0,
+) -> SearchResult:
+    """Run (or resume) the configured search on training and validation data only."""
+    import keras
+
+    keras.utils.set_random_seed(settings.seed)
+    tuner = make_tuner(build, settings, directory, project_name, input_slicer)
+    fit_arguments: dict[str, Any] = {
+        "batch_size": settings.batch_size,
+        "validation_data": (x_validation, y_validation),
+        "callbacks": [keras.callbacks.TerminateOnNaN(), *(callbacks or [])],
+        "verbose": verbose,
+    }
+    if settings.algorithm != "hyperband":
+        fit_arguments["epochs"] = settings.epochs
+    try:
+        tuner.search(x_train, y_train, **fit_arguments)
+    except RuntimeError as error:  # keras-tuner stops after max_consecutive_failed_trials
+        if "consecutive failures" not in str(error):
+            raise
+        trials = "; ".join(f"trial {t.trial_id} {t.status}" for t in collect_trials(tuner).trials)
+        raise RuntimeError(f"tuning: {str(error).splitlines()[0]} {trials}") from error
+    result = collect_trials(tuner)
+    if result.best is None:
+        raise RuntimeError(
+            f"tuning: no trial completed with a finite {settings.objective}; "
+            + "; ".join(f"trial {t.trial_id} {t.status}" for t in result.trials)
+        )
+    return result
