@@ -47,9 +47,9 @@ class SpaceEntry(Section):
 
     value: Any = None
     values: list[Any] | None = None
-    min: float | None = None
-    max: float | None = None
-    step: float | None = None
+    min: int | float | None = None  # ints give an integer range, floats a float range
+    max: int | float | None = None
+    step: int | float | None = None
     sampling: Literal["linear", "log"] = "linear"
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ The test split is read only by the baselines' and the evaluation's final scoring
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -206,6 +207,13 @@ def stage_tune(
     settings = params.imdb.tuning if dataset == "imdb" else params.series(dataset).tuning
     build, arrays = _builder_and_data(dataset, params, paths)
     out = results_dir(paths, dataset, "tune")
+    # Resume only the same search: a changed space, budget or prepared data starts a new one.
+    manifest = _read_json(paths.prepared_dir(dataset) / "manifest.json")
+    fingerprint = hashlib.sha256(
+        json.dumps(
+            {"tuning": settings.model_dump(mode="json"), "data": manifest["arrays"]}, sort_keys=True
+        ).encode()
+    ).hexdigest()[:12]
     result = tuning.search(
         build,
         settings,
@@ -214,7 +222,7 @@ def stage_tune(
         arrays["x_validation"],
         arrays["y_validation"],
         directory=out / "tuner",
-        project_name=dataset,
+        project_name=f"{dataset}-{fingerprint}",
         input_slicer=None if dataset == "imdb" else _slice_window,
         callbacks=callbacks,
     )

@@ -33,9 +33,10 @@ def declare(hp: Any, name: str, entry: SpaceEntry) -> Any:
     low, high = entry.min, entry.max
     if low is None or high is None:  # guarded by SpaceEntry's validator
         raise ValueError(f"space.{name}: a range needs min and max")
-    integral = all(float(v).is_integer() for v in (low, high, entry.step or 1))
-    if integral and entry.sampling == "linear":
-        return hp.Int(name, int(low), int(high), step=int(entry.step or 1))
+    integral = all(isinstance(v, int) for v in (low, high, entry.step if entry.step is not None else 1))
+    if integral:
+        step = int(entry.step) if entry.step is not None else None
+        return hp.Int(name, int(low), int(high), step=step, sampling=entry.sampling)
     return hp.Float(name, float(low), float(high), step=entry.step, sampling=entry.sampling)
 
 

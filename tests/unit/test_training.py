@@ -1,0 +1,180 @@
+"""seqlab.training with real Keras fits on a tiny window-8 regression task."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+
+from seqlab.models import build_series_model
+from seqlab.training import FitResult, fit_model, set_determinism, variant_arguments
+
+WINDOW = 8
+BATCH = 32
+
+
+def task(count: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A learnable task: the next value is a fixed linear mix of the window, plus a little noise."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(count, WINDOW)).astype("float32")
+    y = (x @ np.linspace(-1.0, 1.0, WINDOW) + 0.05 * rng.normal(size=count)).astype("float32")[:, None]
+    split = int(count * 0.8)
+    return x[:split], y[:split], x[split:], y[split:]
+
+
+def model(seed: int = 1, learning_rate: float = 0.05, family: str = "dense") -> keras.Model:
+    set_determinism(seed)
+    return build_series_model(family, WINDOW, units=4, learning_rate=learning_rate)
+
+
+def fit(net: keras.Model, directory: Path, **options: Any) -> FitResult:
+    x_train, y_train, x_val, y_val = task()
+    arguments: dict[str, Any] = {"epochs": 5, "batch_size": BATCH, "patience": 5, **options}
+    return fit_model(net, x_train, y_train, x_val, y_val, checkpoint_dir=directory, **arguments)
+
+
+def validation_loss(net: keras.Model) -> float:
+    _, _, x_val, y_val = task()
+    return float(net.evaluate(x_val, y_val, batch_size=BATCH, verbose=0, return_dict=True)["loss"])
+
+
+def csv_epochs(directory: Path) -> list[int]:
+    with open(directory / "history.csv", newline="", encoding="utf-8") as handle:
+        return [int(row["epoch"]) for row in csv.DictReader(handle)]
+
+
+class Spoil(keras.callbacks.Callback):
+    """From epoch ``start`` (0-based) on, shift every weight by a large constant: val_loss gets worse."""
+
+    def __init__(self, start: int) -> None:
+        super().__init__()
+        self.start = start
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        if epoch >= self.start:
+            for weight in self.model.trainable_weights:
+                weight.assign(weight + 3.0)
+
+
+class Interrupted(Exception):
+    pass
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Crash like a killed job at the end of a 0-based epoch (after the backup of that epoch)."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        if epoch == self.epoch:
+            raise Interrupted(f"interrupted after epoch {epoch}")
+
+
+class CountEpochs(keras.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.epochs: list[int] = []
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self.epochs.append(epoch)
+
+
+class PoisonHead(keras.callbacks.Callback):
+    """Set the head's kernel to NaN when a 0-based epoch begins, so that epoch's loss is NaN."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        if epoch == self.epoch:
+            kernel = self.model.get_layer("forecast").kernel
+            kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))
+
+
+@pytest.mark.slow
+def test_same_seed_gives_identical_history_and_predictions(tmp_path: Path) -> None:
+    _, _, x_val, _ = task()
+    runs = []
+    for run in range(2):
+        net = model(seed=3, family="gru")
+        result = fit(net, tmp_path / f"run{run}", epochs=3)
+        runs.append((result.history, net.predict(x_val, verbose=0)))
+    (history_a, predictions_a), (history_b, predictions_b) = runs
+    assert history_a == history_b
+    assert len(history_a["loss"]) == 3
+    np.testing.assert_array_equal(predictions_a, predictions_b)
+
+
+def test_early_stopping_keeps_the_best_epochs_weights(tmp_path: Path) -> None:
+    net = model()
+    result = fit(net, tmp_path, epochs=10, patience=2, callbacks=[Spoil(start=3)])
+    val_loss = result.history["val_loss"]
+    assert result.best_epoch == int(np.argmin(val_loss)) + 1 == 3
+    assert result.stopped_early and result.epochs_run == 5 == len(val_loss)
+    assert result.best_metrics["val_loss"] == val_loss[result.best_epoch - 1]
+    assert validation_loss(net) == pytest.approx(val_loss[result.best_epoch - 1], abs=1e-6)
+    assert not result.terminated_on_nan
+
+
+def test_nan_midway_stops_and_keeps_the_last_finite_best(tmp_path: Path) -> None:
+    net = model()
+    result = fit(net, tmp_path, epochs=6, callbacks=[PoisonHead(epoch=2)])
+    assert result.terminated_on_nan and result.stopped_early
+    assert result.epochs_run == 3  # the NaN epoch is logged, then training stops
+    assert not np.isfinite(result.history["loss"][-1])
+    assert result.best_epoch == 2
+    assert validation_loss(net) == pytest.approx(result.history["val_loss"][1], abs=1e-6)
+    assert np.isfinite(net.predict(task()[2], verbose=0)).all()
+
+
+def test_nan_from_the_first_epoch_raises(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="no finite val_loss"):
+        fit(model(), tmp_path, epochs=4, callbacks=[PoisonHead(epoch=0)])
+    assert csv_epochs(tmp_path) == [0]  # stopped after the first (NaN) epoch
+
+
+@pytest.mark.slow
+def test_interrupted_fit_resumes_from_the_backup(tmp_path: Path) -> None:
+    with pytest.raises(Interrupted):
+        fit(model(), tmp_path, epochs=5, callbacks=[Interrupt(epoch=1)])
+    assert (tmp_path / "backup").is_dir()
+    assert csv_epochs(tmp_path) == [0, 1]
+
+    counter = CountEpochs()
+    result = fit(model(), tmp_path, epochs=5, callbacks=[counter])  # a new process: a freshly built model
+    assert counter.epochs == [2, 3, 4]
+    assert csv_epochs(tmp_path) == [0, 1, 2, 3, 4]
+    assert result.epochs_run == 5 and all(len(series) == 5 for series in result.history.values())
+    assert not (tmp_path / "backup").exists()
+
+    fresh = fit(model(), tmp_path, epochs=2)  # no backup left: a new fit, not a resume
+    assert csv_epochs(tmp_path) == [0, 1] and fresh.epochs_run == 2
+
+
+@pytest.mark.slow
+def test_resumed_fit_restores_a_best_epoch_from_before_the_interruption(tmp_path: Path) -> None:
+    with pytest.raises(Interrupted):
+        fit(model(), tmp_path, epochs=5, callbacks=[Interrupt(epoch=1)])
+    net = model()
+    result = fit(net, tmp_path, epochs=5, callbacks=[Spoil(start=2)])
+    assert result.best_epoch == int(np.argmin(result.history["val_loss"])) + 1 == 2
+    assert validation_loss(net) == pytest.approx(result.history["val_loss"][1], abs=1e-6)
+
+
+def test_variant_arguments_overrides_only_the_dropouts() -> None:
+    best = {"family": "gru", "units": 8, "dropout": 0.0, "recurrent_dropout": 0.1, "learning_rate": 1e-3}
+    variant = variant_arguments(best, dropout=0.2, recurrent_dropout=0.3)
+    assert variant == {**best, "dropout": 0.2, "recurrent_dropout": 0.3}
+    assert best["dropout"] == 0.0 and best["recurrent_dropout"] == 0.1  # the input is not changed
+    assert variant_arguments({"family": "dense"}, 0.5, 0.0) == {
+        "family": "dense",
+        "dropout": 0.5,
+        "recurrent_dropout": 0.0,
+    }

@@ -1,0 +1,182 @@
+"""seqlab.tuning with real Keras Tuner searches and real Keras training on tiny budgets."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, ClassVar
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+
+from seqlab.config import SpaceEntry, TuningParams
+from seqlab.models import build_series_model
+from seqlab.tuning import SearchResult, declare, search
+
+WINDOW = 8
+
+
+def task(count: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A learnable task: the next value is a fixed linear mix of the window, plus a little noise."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(count, WINDOW)).astype("float32")
+    y = (x @ np.linspace(-1.0, 1.0, WINDOW) + 0.05 * rng.normal(size=count)).astype("float32")[:, None]
+    split = int(count * 0.8)
+    return x[:split], y[:split], x[split:], y[split:]
+
+
+def settings(space: dict[str, dict[str, Any]], **options: Any) -> TuningParams:
+    defaults: dict[str, Any] = {"max_trials": 2, "epochs": 3, "batch_size": 32, "seed": 5}
+    entries = {name: SpaceEntry(**entry) for name, entry in space.items()}
+    return TuningParams(space=entries, **{**defaults, **options})
+
+
+class Poison(keras.layers.Layer):
+    """Turns every output into NaN, so the loss is NaN from the first batch."""
+
+    def call(self, inputs: Any) -> Any:
+        return inputs * float("nan")
+
+
+class CountingBuild:
+    """A build function over build_series_model that counts its calls; ``poison`` makes the loss NaN."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, poison: bool = False, learning_rate: float = 0.01, **values: Any) -> keras.Model:
+        self.calls.append({"poison": poison, "learning_rate": learning_rate, **values})
+        net = build_series_model("dense", WINDOW, units=4, learning_rate=learning_rate, **values)
+        if not poison:
+            return net
+        poisoned = keras.Sequential([keras.Input((WINDOW,)), net, Poison()])
+        poisoned.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="huber", metrics=["mae"])
+        return poisoned
+
+
+class CountFits(keras.callbacks.Callback):
+    """Counts model.fit calls; a class attribute, because the tuner deep-copies its callbacks."""
+
+    started: ClassVar[list[int]] = []
+
+    def on_train_begin(self, logs: Any = None) -> None:
+        CountFits.started.append(1)
+
+
+def run(build: Any, params: TuningParams, directory: Path, **options: Any) -> SearchResult:
+    return search(build, params, *task(), directory=directory, **options)
+
+
+def test_declare_maps_each_kind_of_entry() -> None:
+    hp = keras_tuner.HyperParameters()
+    assert declare(hp, "family", SpaceEntry(value="gru")) == "gru"
+    assert declare(hp, "units", SpaceEntry(values=[16, 32])) == 16
+    layers = declare(hp, "layers", SpaceEntry(min=1, max=3))
+    filters = declare(hp, "filters", SpaceEntry(min=8, max=32, step=8))
+    rate = declare(hp, "learning_rate", SpaceEntry(min=1e-4, max=1e-2, sampling="log"))
+    dropout = declare(hp, "dropout", SpaceEntry(min=0.0, max=0.5, step=0.1))
+    space = {item.name: item for item in hp.space}
+
+    assert isinstance(space["family"], keras_tuner.engine.hyperparameters.Fixed)
+    assert isinstance(space["units"], keras_tuner.engine.hyperparameters.Choice)
+    assert space["units"].values == [16, 32]
+    assert isinstance(space["layers"], keras_tuner.engine.hyperparameters.Int)
+    assert (space["layers"].min_value, space["layers"].max_value, space["layers"].step) == (1, 3, 1)
+    assert isinstance(layers, int) and 1 <= layers <= 3
+    assert isinstance(space["filters"], keras_tuner.engine.hyperparameters.Int)
+    assert space["filters"].step == 8 and filters in (8, 16, 24, 32)
+    assert isinstance(space["learning_rate"], keras_tuner.engine.hyperparameters.Float)
+    assert space["learning_rate"].sampling == "log"
+    assert isinstance(rate, float) and 1e-4 <= rate <= 1e-2
+    assert isinstance(space["dropout"], keras_tuner.engine.hyperparameters.Float)
+    assert space["dropout"].step == pytest.approx(0.1) and 0.0 <= dropout <= 0.5
+
+
+@pytest.mark.slow
+def test_search_picks_the_learnable_configuration(tmp_path: Path) -> None:
+    result = run(CountingBuild(), settings({"learning_rate": {"values": [1e-7, 0.05]}}), tmp_path)
+    assert len(result.trials) == 2
+    assert result.best is not None and result.best.hyperparameters == {"learning_rate": 0.05}
+    assert (result.objective, result.direction) == ("val_loss", "min")
+    for trial in result.trials:
+        assert trial.status == "COMPLETED" and trial.message is None
+        assert set(trial.hyperparameters) == {"learning_rate"}
+        for name in ("loss", "val_loss"):
+            series = trial.history[name]
+            assert len(series) == 3 and all(isinstance(v, float) and math.isfinite(v) for v in series)
+        assert trial.score == min(trial.history["val_loss"])
+    assert result.best.score == min(trial.score or math.inf for trial in result.trials)
+    assert result.as_dict()["best"]["trial_id"] == result.best.trial_id
+
+
+@pytest.mark.slow
+def test_search_resumes_without_repeating_trials(tmp_path: Path) -> None:
+    space = {"learning_rate": {"min": 1e-3, "max": 1e-1, "sampling": "log"}}
+    CountFits.started.clear()
+    first = run(CountingBuild(), settings(space, max_trials=2), tmp_path, callbacks=[CountFits()])
+    assert len(first.trials) == 2 and len(CountFits.started) == 2
+
+    CountFits.started.clear()
+    build = CountingBuild()
+    second = run(build, settings(space, max_trials=3), tmp_path, callbacks=[CountFits()])
+    assert len(CountFits.started) == 1  # only the new trial trained
+    assert 1 <= len(build.calls) <= 2  # that trial, and at most one build while the tuner reloads
+    assert len(second.trials) == 3
+    for before, after in zip(first.trials, second.trials[:2], strict=True):
+        assert (after.trial_id, after.score, after.hyperparameters) == (
+            before.trial_id,
+            before.score,
+            before.hyperparameters,
+        )
+        assert after.history == before.history
+    assert second.trials[2].hyperparameters not in [trial.hyperparameters for trial in first.trials]
+
+    CountFits.started.clear()
+    again = run(CountingBuild(), settings(space, max_trials=3), tmp_path, callbacks=[CountFits()])
+    assert CountFits.started == [] and again.as_dict() == second.as_dict()
+
+
+@pytest.mark.slow
+def test_a_nan_trial_fails_and_is_never_best(tmp_path: Path) -> None:
+    result = run(CountingBuild(), settings({"poison": {"values": [True, False]}}), tmp_path)
+    by_poison = {trial.hyperparameters["poison"]: trial for trial in result.trials}
+    assert set(by_poison) == {True, False}
+    failed = by_poison[True]
+    assert failed.status == "FAILED" and failed.score is None
+    assert failed.message is not None and "non-finite" in failed.message
+    assert not math.isfinite(failed.history["loss"][0])
+    assert by_poison[False].status == "COMPLETED"
+    assert result.best is by_poison[False]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("max_trials", "limit"), [(2, 3), (3, 2)])
+def test_search_raises_when_every_trial_is_nan(tmp_path: Path, max_trials: int, limit: int) -> None:
+    space = {"poison": {"value": True}, "learning_rate": {"values": [0.01, 0.02, 0.03]}}
+    params = settings(space, max_trials=max_trials, max_consecutive_failed_trials=limit)
+    with pytest.raises(RuntimeError, match=r"trial 0 FAILED; trial 1 FAILED") as caught:
+        run(CountingBuild(), params, tmp_path)
+    assert "trial 2" not in str(caught.value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algorithm", ["hyperband", "bayesian"])
+def test_other_algorithms_run_on_a_tiny_budget(tmp_path: Path, algorithm: str) -> None:
+    params = settings({"learning_rate": {"values": [0.01, 0.05]}}, algorithm=algorithm, epochs=2)
+    result = run(CountingBuild(), params, tmp_path)
+    assert result.best is not None and result.best.score is not None
+    assert result.best.hyperparameters["learning_rate"] in (0.01, 0.05)
+    # only builder arguments: Hyperband's "tuner/..." bookkeeping would break build(**hyperparameters)
+    assert all(set(trial.hyperparameters) == {"learning_rate"} for trial in result.trials)
+    assert all(trial.status == "COMPLETED" for trial in result.trials)
+    assert all(1 <= len(trial.history["val_loss"]) <= 2 for trial in result.trials)
+
+
+def test_declare_keeps_float_ranges_with_whole_number_ends_as_floats() -> None:
+    hp = keras_tuner.HyperParameters()
+    declare(hp, "dropout", SpaceEntry(min=0.0, max=1.0))
+    declare(hp, "units", SpaceEntry(min=8, max=64, sampling="log"))
+    kinds = {item.name: type(item).__name__ for item in hp.space}
+    assert kinds == {"dropout": "Float", "units": "Int"}
