@@ -1,12 +1,13 @@
 """Baselines on the real prepared splits, checked against the reference numbers from the literature.
 
-Skipped unless ``data/prepared/<dataset>/windows.npz`` exists under the repository root
-(``seqlab fetch <ds> && seqlab prepare <ds>``). Run with ``-s`` to see the numbers.
+The data is fetched from the mirror and prepared with the repository's params.yaml into a
+temporary project (once per module). Run with ``-s`` to see the numbers.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +18,39 @@ from seqlab.evaluation import regression_metrics
 
 pytestmark = pytest.mark.data
 
-ROOT = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[2]
+MIRROR = Path(os.environ.get("SEQLAB_DATA_MIRROR", REPO.parent / "shared" / "data"))
+_prepared: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not (MIRROR / "giss").is_dir():
+        pytest.skip(f"no data mirror at {MIRROR}")
+    return tmp_path_factory.mktemp("baselines")
+
+
+def prepared(root: Path, dataset: str) -> Path:
+    """Fetch and prepare ``dataset`` into the temporary project once; return its prepared folder."""
+    from seqlab import stages
+    from seqlab.config import load_params
+    from seqlab.paths import ProjectPaths
+
+    if dataset not in _prepared:
+        params = load_params(REPO / "params.yaml")
+        paths = ProjectPaths.at(root)
+        stages.fetch(dataset, params, paths, mirror=str(MIRROR), log=lambda _: None)
+        stages.prepare(dataset, params, paths, log=lambda _: None)
+        _prepared[dataset] = paths.prepared_dir(dataset)
+    return _prepared[dataset]
+
+
 # dataset -> (season kind, period, AR order)
 SETTINGS = {"giss": ("monthly", 12, 1), "cet": ("daily", 365, 3), "synthetic": ("periodic", 365, 1)}
 
 
-def baseline_maes(dataset: str) -> dict[str, float]:
-    folder = ROOT / "data" / "prepared" / dataset
-    if not (folder / "windows.npz").is_file():
-        pytest.skip(f"{folder / 'windows.npz'} missing; run `seqlab prepare {dataset}`")
+def baseline_maes(root: Path, dataset: str) -> dict[str, float]:
+    folder = prepared(root, dataset)
     kind, period, order = SETTINGS[dataset]
     arrays = np.load(folder / "windows.npz")
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -54,23 +79,23 @@ def baseline_maes(dataset: str) -> dict[str, float]:
     return maes
 
 
-def test_giss_climatology_trend_ar1_matches_the_reference() -> None:
-    maes = baseline_maes("giss")
+def test_giss_climatology_trend_ar1_matches_the_reference(project: Path) -> None:
+    maes = baseline_maes(project, "giss")
     assert maes["climatology_trend_ar"] == pytest.approx(1.04, abs=0.1)
     assert (
         maes["climatology_trend_ar"] < maes["climatology_trend"] < maes["climatology"] < maes["persistence"]
     )
 
 
-def test_cet_persistence_and_climatology_ar_match_the_references() -> None:
-    maes = baseline_maes("cet")
+def test_cet_persistence_and_climatology_ar_match_the_references(project: Path) -> None:
+    maes = baseline_maes(project, "cet")
     assert maes["persistence"] == pytest.approx(1.34, abs=0.1)
     assert maes["climatology_ar"] == pytest.approx(1.28, abs=0.1)
     assert maes["climatology_trend_ar"] < maes["persistence"] < maes["climatology"]
 
 
-def test_synthetic_differencing_moving_average_matches_the_book() -> None:
-    maes = baseline_maes("synthetic")
+def test_synthetic_differencing_moving_average_matches_the_book(project: Path) -> None:
+    maes = baseline_maes(project, "synthetic")
     assert maes["moving_average_differencing"] == pytest.approx(4.33, abs=0.1)
     assert 5.0 < maes["persistence"] < 6.0
     assert maes["moving_average_differencing"] < maes["persistence"]
@@ -78,15 +103,13 @@ def test_synthetic_differencing_moving_average_matches_the_book() -> None:
 
 
 @pytest.mark.slow
-def test_imdb_tfidf_logistic_baseline_is_strong() -> None:
+def test_imdb_tfidf_logistic_baseline_is_strong(project: Path) -> None:
     import pandas as pd
 
     from seqlab.baselines import text_baseline
     from seqlab.evaluation import classification_metrics
 
-    path = ROOT / "data" / "prepared" / "imdb" / "texts.parquet"
-    if not path.is_file():
-        pytest.skip(f"{path} missing; run `seqlab prepare imdb`")
+    path = prepared(project, "imdb") / "texts.parquet"
     texts = pd.read_parquet(path)
     train = texts[texts["split"] != "test"]  # validation is part of training for a baseline
     test = texts[texts["split"] == "test"]
