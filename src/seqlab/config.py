@@ -151,6 +151,35 @@ class SyntheticParams(WindowParams):
         return self
 
 
+class ScheduleParams(Section):
+    """When the scheduled pipeline reruns by itself (``seqlab schedule`` and prefect.yaml)."""
+
+    cron: str = Field("0 3 * * 1", description="five-field cron expression")
+    timezone: str = "UTC"
+    datasets: list[str] = Field(default_factory=lambda: ["all"])
+    profile: str = "default"
+
+    @model_validator(mode="after")
+    def _valid(self) -> ScheduleParams:
+        fields = self.cron.split()
+        if len(fields) != 5:
+            raise ValueError(f"cron: expected 5 fields (minute hour day month weekday), got {self.cron!r}")
+        unknown = [name for name in self.datasets if name not in (*DATASETS, "all")]
+        if unknown:
+            raise ValueError(f"datasets: unknown {unknown}; expected some of {', '.join(DATASETS)} or all")
+        return self
+
+
+class PipelineParams(Section):
+    """Orchestration: the schedule, the registry and the Prefect task retries."""
+
+    schedule: ScheduleParams = Field(default_factory=lambda: ScheduleParams.model_validate({}))
+    fetch_retries: int = Field(2, ge=0, description="retries of the network step (fetch)")
+    fetch_retry_delay_seconds: float = Field(10.0, ge=0.0)
+    registered_model_prefix: str = Field("seqlab-", min_length=1)
+    champion_alias: str = Field("champion", min_length=1)
+
+
 class Params(Section):
     """All tunables of seqlab, one section per concern."""
 
@@ -158,6 +187,11 @@ class Params(Section):
     giss: GissParams
     cet: CetParams
     synthetic: SyntheticParams
+    pipeline: PipelineParams = Field(default_factory=lambda: PipelineParams.model_validate({}))
+    profiles: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="named sets of dotted-key overrides (smoke, full)"
+    )
+    profile: str = Field("default", description="the profile applied (set by load_params)")
 
     def series(self, dataset: str) -> WindowParams:
         """Return the windowing section of a series dataset."""
@@ -187,20 +221,40 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Return a copy of ``raw`` with dotted-key overrides applied; an unknown key is an error."""
+    """Return a copy of ``raw`` with ``KEY=VALUE`` overrides applied; an unknown key is an error."""
+    return apply_items(raw, (parse_override(text) for text in overrides), source="--param")
+
+
+def apply_items(raw: dict[str, Any], items: Iterable[tuple[str, Any]], source: str) -> dict[str, Any]:
+    """Return a copy of ``raw`` with ``(dotted.key, value)`` pairs set; ``source`` names them in errors."""
     result = _deep_copy(raw)
-    for text in overrides:
-        key, value = parse_override(text)
+    for key, value in items:
         node: Any = result
         parts = key.split(".")
         for depth, part in enumerate(parts[:-1]):
             if not isinstance(node, dict) or part not in node:
-                raise ConfigError(f"--param {key}: unknown key {'.'.join(parts[: depth + 1])!r}")
+                raise ConfigError(f"{source} {key}: unknown key {'.'.join(parts[: depth + 1])!r}")
             node = node[part]
         if not isinstance(node, dict) or parts[-1] not in _known_keys(parts[:-1], node):
-            raise ConfigError(f"--param {key}: unknown key {key!r}")
-        node[parts[-1]] = value
+            raise ConfigError(f"{source} {key}: unknown key {key!r}")
+        node[parts[-1]] = _deep_copy(value)
     return result
+
+
+def apply_profile(raw: dict[str, Any], profile: str, source: str = "params") -> dict[str, Any]:
+    """Return ``raw`` with the named profile's overrides applied (``default`` applies none)."""
+    profiles = raw.get("profiles") or {}
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"{source}: profiles: expected a mapping of profile names to overrides")
+    if profile == "default" and profile not in profiles:
+        return _deep_copy(raw)
+    if profile not in profiles:
+        known = ", ".join(sorted({"default", *profiles}))
+        raise ConfigError(f"{source}: profile {profile!r} not found; expected one of {known}")
+    overrides = profiles[profile] or {}
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"{source}: profiles.{profile}: expected a mapping of dotted keys to values")
+    return apply_items(raw, overrides.items(), source=f"{source}: profiles.{profile}:")
 
 
 def _known_keys(prefix: list[str], node: dict[str, Any]) -> set[str]:
@@ -259,7 +313,18 @@ def load_raw(path: str | Path) -> dict[str, Any]:
     return raw
 
 
-def load_params(path: str | Path = "params.yaml", overrides: Iterable[str] = ()) -> Params:
-    """Load, override and validate params.yaml: the one place the file is read."""
-    raw = apply_overrides(load_raw(path), overrides)
+def load_params(
+    path: str | Path = "params.yaml", overrides: Iterable[str] = (), profile: str = "default"
+) -> Params:
+    """Load params.yaml, apply a profile then ``--param`` overrides, and validate: the one reader.
+
+    Every profile in the file is validated too, so a typo in ``full`` fails today, not at the
+    benchmark run.
+    """
+    raw = load_raw(path)
+    for name in raw.get("profiles") or {}:
+        if name != profile:
+            validate_params(apply_profile(raw, name, source=str(path)), source=f"{path} (profile {name})")
+    raw = apply_overrides(apply_profile(raw, profile, source=str(path)), overrides)
+    raw["profile"] = profile
     return validate_params(raw, source=str(path))
