@@ -365,11 +365,14 @@ def stage_evaluate(dataset: str, params: Params, paths: ProjectPaths, log: Log =
     evaluation.write_leaderboard(board, out / "leaderboard.csv", out / "leaderboard.md")
 
     _write_plots(dataset, paths, summary, predictions, plots_dir, text)
+    write_learning_curves(summary, out / "learning_curves.csv")
     best_variant = (max if higher_is_better else min)(
         variant_metrics, key=lambda v: variant_metrics[v][metric]
     )
     result = {
         "metric": metric,
+        "higher_is_better": higher_is_better,
+        "test_data_sha256": test_data_sha256(dataset, paths),
         "best_baseline": {"name": best_name, metric: best_value},
         "best_variant": {"name": best_variant, **variant_metrics[best_variant]},
         "variants": variant_metrics,
@@ -377,6 +380,44 @@ def stage_evaluate(dataset: str, params: Params, paths: ProjectPaths, log: Log =
     }
     write_json(out / "metrics.json", result)
     return result
+
+
+def test_data_sha256(dataset: str, paths: ProjectPaths) -> str:
+    """Fingerprint of what a model is scored on, in real units: models compare only on equal test data.
+
+    Series: the test targets' dates and values (independent of window size and normalisation);
+    IMDB: the test reviews' texts and labels (independent of the vocabulary).
+    """
+    digest = hashlib.sha256(dataset.encode())
+    if dataset == "imdb":
+        texts = load_text_data(paths).texts
+        test = texts[texts["split"] == "test"]
+        for text, label in zip(test["text"], test["label"], strict=True):
+            digest.update(f"{int(label)}\t{text}\n".encode())
+        return digest.hexdigest()
+    series = load_series_data(dataset, paths)
+    target_index = series.arrays["test_target_index"]
+    digest.update(np.ascontiguousarray(series.arrays["values"][target_index], dtype="float64").tobytes())
+    if series.dates is not None:
+        digest.update(" ".join(series.dates[i] for i in target_index[:, 0]).encode())
+    return digest.hexdigest()
+
+
+def write_learning_curves(summary: dict[str, Any], destination: Path) -> None:
+    """One CSV row per (variant, epoch): what ``dvc plots`` draws as learning curves."""
+    rows = []
+    for name, record in summary["variants"].items():
+        history = record["history"]
+        for epoch in range(len(next(iter(history.values()), []))):
+            rows.append(
+                {
+                    "variant": name,
+                    "epoch": epoch + 1,
+                    **{key: values[epoch] for key, values in history.items()},
+                }
+            )
+    with atomic_path(destination) as temporary:
+        pd.DataFrame(rows).to_csv(temporary, index=False)
 
 
 def _write_plots(

@@ -1,17 +1,30 @@
 """The one place seqlab talks to MLflow.
 
 Embedded default: a SQLite store ``mlflow.db`` and an artifact folder ``mlartifacts/`` inside the
-project; ``MLFLOW_TRACKING_URI`` overrides it the standard way. Nothing happens at import time:
-callers ask for a client with :func:`client`.
+project; ``MLFLOW_TRACKING_URI`` overrides it the standard way. Nothing happens at import time.
+Every call names its run id explicitly through an ``MlflowClient``: MLflow's fluent active run is
+thread-local, and Prefect runs tasks in worker threads.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
+import socket
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
+KIND_TAG = "seqlab.kind"
+KINDS: tuple[str, ...] = ("pipeline", "trial", "variant", "baseline")
+PARENT_TAG = "mlflow.parentRunId"
+HOST_TAG = "seqlab.host"
+PID_TAG = "seqlab.pid"
+ERROR_TAG = "seqlab.error"
+MAX_PARAM_CHARS = 6000
+MAX_TAG_CHARS = 5000
 
 
 def tracking_uri(root: str | Path) -> str:
@@ -36,9 +49,279 @@ def client(root: str | Path) -> Any:
 
 def experiment_id(root: str | Path, name: str) -> str:
     """Return the id of experiment ``name``, creating it with a project-local artifact folder."""
-    tracking = client(root)
-    existing = tracking.get_experiment_by_name(name)
-    if existing is not None:
-        return str(existing.experiment_id)
-    location = None if os.environ.get(TRACKING_ENV) else artifact_root(root).as_uri()
-    return str(tracking.create_experiment(name, artifact_location=location))
+    return Tracker(root).experiment(name)
+
+
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten nested mappings into dotted keys (``training.epochs``), as MLflow params are flat."""
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _finite(metrics: Mapping[str, Any]) -> dict[str, float]:
+    finite: dict[str, float] = {}
+    for key, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if math.isfinite(float(value)):
+            finite[key] = float(value)
+    return finite
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Tracker:
+    """Writes runs, metrics, artifacts and registry entries to one MLflow store by explicit run id."""
+
+    def __init__(self, root: str | Path, uri: str | None = None) -> None:
+        """Open the store of the project at ``root`` (or ``uri``)."""
+        from mlflow.tracking import MlflowClient
+
+        self.root = Path(root).resolve()
+        self.uri = uri or tracking_uri(self.root)
+        self.client = MlflowClient(tracking_uri=self.uri)
+
+    # ------------------------------------------------------------------ runs
+
+    def experiment(self, name: str) -> str:
+        """Return the id of experiment ``name``, creating it (artifacts in the project by default)."""
+        existing = self.client.get_experiment_by_name(name)
+        if existing is not None:
+            return str(existing.experiment_id)
+        location = None if os.environ.get(TRACKING_ENV) else artifact_root(self.root).as_uri()
+        return str(self.client.create_experiment(name, artifact_location=location))
+
+    def start_run(
+        self,
+        experiment: str,
+        run_name: str,
+        kind: str,
+        parent_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Create a RUNNING run of ``kind`` (a child of ``parent_id`` if given) and return its id."""
+        if kind not in KINDS:
+            raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+        all_tags = {
+            KIND_TAG: kind,
+            HOST_TAG: socket.gethostname(),
+            PID_TAG: str(os.getpid()),
+            **{key: str(value)[:MAX_TAG_CHARS] for key, value in (tags or {}).items()},
+        }
+        if parent_id:
+            all_tags[PARENT_TAG] = parent_id
+        run = self.client.create_run(experiment, run_name=run_name, tags=all_tags)
+        run_id = str(run.info.run_id)
+        if params:
+            self.log_params(run_id, params)
+        return run_id
+
+    def finish(self, run_id: str, error: BaseException | str | None = None) -> None:
+        """End a run: FINISHED, or FAILED with the error in the ``seqlab.error`` tag."""
+        if error is None:
+            self.client.set_terminated(run_id, status="FINISHED")
+            return
+        message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        self.client.set_tag(run_id, ERROR_TAG, message[:MAX_TAG_CHARS] or "failed")
+        self.client.set_terminated(run_id, status="FAILED")
+
+    def close_stale_runs(self, experiment: str) -> list[str]:
+        """Mark FAILED the RUNNING runs of this host whose process is gone (an interrupted pipeline).
+
+        Runs of live processes (a concurrent pipeline) and of other hosts are left alone.
+        """
+        host = socket.gethostname()
+        closed: list[str] = []
+        runs = self.client.search_runs([experiment], filter_string="attributes.status = 'RUNNING'")
+        for run in runs:
+            tags = run.data.tags
+            pid = tags.get(PID_TAG, "")
+            if tags.get(HOST_TAG) != host or not pid.isdigit():
+                continue
+            if int(pid) != os.getpid() and _pid_alive(int(pid)):
+                continue
+            self.finish(run.info.run_id, f"interrupted: process {pid} ended without closing this run")
+            closed.append(str(run.info.run_id))
+        return closed
+
+    @contextlib.contextmanager
+    def run(self, experiment: str, run_name: str, kind: str, **kwargs: Any) -> Iterator[str]:
+        """Yield a new run id; the run ends FINISHED, or FAILED if the block raises."""
+        run_id = self.start_run(experiment, run_name, kind, **kwargs)
+        try:
+            yield run_id
+        except BaseException as error:
+            self.finish(run_id, error)
+            raise
+        self.finish(run_id)
+
+    # ------------------------------------------------------------------ values
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        """Set string tags on a run."""
+        from mlflow.entities import RunTag
+
+        entries = [RunTag(key, str(value)[:MAX_TAG_CHARS]) for key, value in tags.items()]
+        if entries:
+            self.client.log_batch(run_id, tags=entries)
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Log (flattened) hyperparameters; long values are truncated to MLflow's limit."""
+        from mlflow.entities import Param
+
+        entries = [
+            Param(key, ("null" if value is None else str(value))[:MAX_PARAM_CHARS])
+            for key, value in flatten(params).items()
+        ]
+        for start in range(0, len(entries), 100):
+            self.client.log_batch(run_id, params=entries[start : start + 100])
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, Any], step: int = 0) -> None:
+        """Log the finite numeric values of ``metrics`` at ``step`` (non-numbers are skipped)."""
+        from mlflow.entities import Metric
+
+        timestamp = _now_ms()
+        entries = [Metric(key, value, timestamp, step) for key, value in _finite(metrics).items()]
+        for start in range(0, len(entries), 1000):
+            self.client.log_batch(run_id, metrics=entries[start : start + 1000])
+
+    def log_history(
+        self, run_id: str, history: Mapping[str, Sequence[float]], prefix: str = "epoch/"
+    ) -> None:
+        """Log per-epoch curves as ``epoch/<metric>`` with step = epoch (1-based).
+
+        The prefix keeps the curves apart from the run's summary metrics, which hold the best epoch's
+        values: the MLflow table shows a metric's latest value, which for a curve is the last epoch.
+        """
+        from mlflow.entities import Metric
+
+        timestamp = _now_ms()
+        entries = [
+            Metric(f"{prefix}{name}", float(value), timestamp, epoch)
+            for name, values in history.items()
+            for epoch, value in enumerate(values, start=1)
+            if math.isfinite(float(value))
+        ]
+        for start in range(0, len(entries), 1000):
+            self.client.log_batch(run_id, metrics=entries[start : start + 1000])
+
+    def log_artifact(self, run_id: str, path: str | Path, artifact_path: str | None = None) -> None:
+        """Copy a file or a whole folder into the run's artifacts."""
+        path = Path(path)
+        if path.is_dir():
+            self.client.log_artifacts(run_id, str(path), artifact_path)
+        elif path.exists():
+            self.client.log_artifact(run_id, str(path), artifact_path)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        """Write ``text`` as an artifact file of the run."""
+        self.client.log_text(run_id, text, artifact_file)
+
+    # ------------------------------------------------------------------ models and registry
+
+    def log_keras_model(
+        self, run_id: str, model: Any, input_example: Any, pip_requirements: Sequence[str]
+    ) -> str:
+        """Log a Keras model (.keras format) with its input example and inferred signature.
+
+        Returns the ``models:/<model_id>`` URI. MLflow's model logging only works through the
+        fluent API, so the run is resumed in this thread for the call and ended FINISHED after it.
+        """
+        import mlflow
+        import mlflow.keras
+        from mlflow.models import Model, infer_signature
+
+        signature = infer_signature(input_example, model.predict(input_example, verbose=0))
+        previous = mlflow.get_tracking_uri()
+        mlflow.set_tracking_uri(self.uri)
+        try:
+            with mlflow.start_run(run_id=run_id):
+                info = Model.log(
+                    artifact_path=None,
+                    name="model",
+                    flavor=_KerasFlavor,
+                    model=model,
+                    signature=signature,
+                    input_example=input_example,
+                    pip_requirements=list(pip_requirements),
+                )
+        finally:
+            mlflow.set_tracking_uri(previous)
+        return str(info.model_uri)
+
+    def register(
+        self, name: str, model_uri: str, run_id: str, tags: Mapping[str, Any], description: str = ""
+    ) -> str:
+        """Create a new version of registered model ``name`` (created if needed); return its number."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_registered_model(name)
+        except MlflowException:
+            self.client.create_registered_model(name, description=description or None)
+        model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/") else None
+        version = self.client.create_model_version(
+            name,
+            model_uri,
+            run_id=run_id,
+            tags={key: str(value) for key, value in tags.items()},
+            model_id=model_id,
+        )
+        return str(version.version)
+
+    def alias_version(self, name: str, alias: str) -> tuple[str, dict[str, str]] | None:
+        """Return (version, tags) of the version holding ``alias``, or None."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            version = self.client.get_model_version_by_alias(name, alias)
+        except MlflowException:
+            return None
+        return str(version.version), dict(version.tags)
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        """Point ``alias`` of registered model ``name`` at ``version``."""
+        self.client.set_registered_model_alias(name, alias, version)
+
+    def set_version_tags(self, name: str, version: str, tags: Mapping[str, Any]) -> None:
+        """Tag one model version."""
+        for key, value in tags.items():
+            self.client.set_model_version_tag(name, version, key, str(value)[:MAX_TAG_CHARS])
+
+
+class _KerasFlavor:
+    """mlflow.keras, but creating the model folder first.
+
+    With an input example, mlflow.keras.save_model writes it before making the folder
+    (mlflow/mlflow#16183, still open in 3.17).
+    """
+
+    __name__ = "mlflow.keras"
+
+    @staticmethod
+    def save_model(path: str, **kwargs: Any) -> Any:
+        import mlflow.keras
+
+        os.makedirs(path, exist_ok=True)
+        return mlflow.keras.save_model(path=path, **kwargs)
+
+
+def _now_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)
