@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from seqlab.config import DATASETS, ConfigError, load_params
@@ -67,9 +68,118 @@ def build_parser() -> argparse.ArgumentParser:
     stage = commands.add_parser(
         "stage", help="run one pipeline stage on the files of the previous one (what dvc.yaml calls)"
     )
-    stage.add_argument("name", choices=["fetch", "prepare", "baselines", "tune", "train", "evaluate"])
+    stage.add_argument("name", choices=STAGE_NAMES)
     stage.add_argument("--dataset", required=True, choices=dataset_choices)
+
+    run = commands.add_parser(
+        "run", help="run the whole pipeline through Prefect (cached steps are skipped), logging to MLflow"
+    )
+    run.add_argument("--dataset", default="all", choices=dataset_choices)
+    run.add_argument("--profile", default="default", help="params.yaml profile: default, smoke, full, ...")
+
+    schedule = commands.add_parser(
+        "schedule", help="serve the pipeline on the cron schedule of params.yaml (pipeline.schedule)"
+    )
+    schedule.add_argument(
+        "--register-only",
+        action="store_true",
+        help="create/update the scheduled deployment on the Prefect server and exit instead of serving",
+    )
+
+    ui = commands.add_parser("ui", help="open the MLflow UI on the project's tracking store")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=5000)
+    ui.add_argument("--print-command", action="store_true", help="print the command instead of running it")
     return parser
+
+
+STAGE_NAMES = ["fetch", "validate", "prepare", "baselines", "tune", "train", "evaluate", "register"]
+
+
+def _run_stage(name: str, dataset: str, params: Any, paths: ProjectPaths) -> None:
+    """Run one stage as ``dvc repro`` does; a failure leaves a FAILED pipeline run in MLflow."""
+    from seqlab import experiment, recording, stages
+
+    try:
+        if name == "fetch":
+            stages.fetch(dataset, params, paths, log=_log)
+        elif name == "validate":
+            stages.validate(dataset, params, paths, log=_log)
+        elif name == "prepare":
+            stages.prepare(dataset, params, paths, log=_log)
+        elif name == "register":
+            recording.record_pipeline(dataset, params, paths, entry_point="dvc", log=_log)
+        else:
+            experiment.STAGE_FUNCTIONS[name](dataset, params, paths, log=_log)
+    except Exception as error:
+        if name in experiment.STAGES or name == "register":
+            try:
+                run_id = recording.record_failure(dataset, params, paths, name, error, entry_point="dvc")
+                _log(f"{dataset}: stage {name} failed; MLflow run {run_id} marked FAILED")
+            except Exception as tracking_error:  # the stage's own error matters more
+                _log(f"{dataset}: could not record the failure in MLflow: {tracking_error}")
+        raise
+
+
+def _flows(paths: ProjectPaths, module: str = "pipeline") -> Any:
+    """Import a module of the project's flows/ (orchestration lives beside src/, not in the library)."""
+    import importlib
+
+    if not (paths.root / "flows" / "pipeline.py").exists():
+        raise FileNotFoundError(
+            f"{paths.root / 'flows' / 'pipeline.py'} not found; run from the project root"
+        )
+    if str(paths.root) not in sys.path:
+        sys.path.insert(0, str(paths.root))
+    return importlib.import_module(f"flows.{module}")
+
+
+def _orchestrate(arguments: argparse.Namespace, params: Any, paths: ProjectPaths) -> int:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    pipeline = _flows(paths)
+    if arguments.command == "run":
+        pipeline.run_pipeline(
+            [arguments.dataset],
+            profile=arguments.profile,
+            overrides=arguments.param,
+            root=str(paths.root),
+            params_file=str(Path(arguments.params).resolve()),
+        )
+        return 0
+    _flows(paths, "schedule").serve_schedule(
+        params, str(paths.root), str(Path(arguments.params).resolve()), register_only=arguments.register_only
+    )
+    return 0
+
+
+def ui_command(paths: ProjectPaths, host: str, port: int) -> list[str]:
+    """Build the ``mlflow ui`` command line for the project's store (``MLFLOW_TRACKING_URI`` wins)."""
+    from seqlab import tracking
+
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        tracking.tracking_uri(paths.root),
+        "--default-artifact-root",
+        tracking.artifact_root(paths.root).as_uri(),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+
+
+def _ui(arguments: argparse.Namespace, paths: ProjectPaths) -> int:
+    command = ui_command(paths, arguments.host, arguments.port)
+    if arguments.print_command:
+        print(" ".join(command))
+        return 0
+    _log(f"MLflow UI on http://{arguments.host}:{arguments.port} (store {command[5]}); Ctrl-C stops it")
+    os.execv(command[0], command)
+    return 0  # not reached
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -87,8 +197,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     arguments = build_parser().parse_args(argv)
     try:
-        params = load_params(arguments.params, arguments.param)
+        profile = getattr(arguments, "profile", "default")
+        params = load_params(arguments.params, arguments.param, profile)
         paths = ProjectPaths.at(arguments.root)
+        if arguments.command in ("run", "schedule"):
+            return _orchestrate(arguments, params, paths)
+        if arguments.command == "ui":
+            return _ui(arguments, paths)
         from seqlab import stages
 
         if arguments.command == "fetch":
@@ -102,16 +217,9 @@ def run(argv: Sequence[str] | None = None) -> int:
                 stages.prepare(dataset, params, paths, log=_log)
                 _log(f"{dataset}: prepared in {time.perf_counter() - started:.1f} s")
         elif arguments.command == "stage":
-            from seqlab import experiment
-
             for dataset in _datasets(arguments.dataset):
                 started = time.perf_counter()
-                if arguments.name == "fetch":
-                    stages.fetch(dataset, params, paths, log=_log)
-                elif arguments.name == "prepare":
-                    stages.prepare(dataset, params, paths, log=_log)
-                else:
-                    experiment.STAGE_FUNCTIONS[arguments.name](dataset, params, paths, log=_log)
+                _run_stage(arguments.name, dataset, params, paths)
                 _log(f"{dataset}: stage {arguments.name} done in {time.perf_counter() - started:.1f} s")
         elif arguments.command == "describe":
             summary = stages.describe(arguments.dataset, params, paths)

@@ -168,6 +168,22 @@ def describe(dataset: str, params: Params, paths: ProjectPaths) -> dict[str, Any
     return summary
 
 
+def validate(dataset: str, params: Params, paths: ProjectPaths, log: Log = print) -> dict[str, Any]:
+    """Parse the raw data strictly and record its summary (the pipeline's validate step).
+
+    Any malformed line fails here with the file and line, before preparation starts; the summary is
+    written to ``results/<dataset>/validate/summary.json`` (a DVC metrics file).
+    """
+    summary = describe(dataset, params, paths)
+    if summary.get("sha256_matches_lock") is False:
+        raise DataFormatError(
+            raw_file(dataset, paths), "sha256 differs from data/sources.lock.json; run seqlab fetch again"
+        )
+    write_json(paths.root / "results" / dataset / "validate" / "summary.json", summary)
+    log(f"{dataset}: valid, {summary['valid_records']} records")
+    return summary
+
+
 # --------------------------------------------------------------------------- prepare
 
 
