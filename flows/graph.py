@@ -1,0 +1,140 @@
+"""The stage graph as dvc.yaml declares it, read for the Prefect flow's cache keys.
+
+dvc.yaml is the one declaration of what each stage reads (deps, params keys) and writes (outs,
+metrics, plots). The flow keys each task's cache on the content of exactly those deps and the values
+of exactly those params, so the flow skips a step when ``dvc repro`` would, and reruns it when
+``dvc repro`` would. ``commit`` records the flow's outputs in dvc.lock, so after a default-profile
+flow run ``dvc repro`` has nothing to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from seqlab.config import Params
+
+DVC_FILE = "dvc.yaml"
+CHUNK_BYTES = 1 << 20
+
+
+def stage_name(step: str, dataset: str) -> str:
+    """DVC stage of a pipeline step (the synthetic series is generated, not fetched)."""
+    if step == "fetch" and dataset == "synthetic":
+        return "generate_synthetic"
+    return f"{step}_{dataset}"
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, mtime_ns: int) -> dict[str, Any]:
+    stages = (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("stages") or {}
+    if not isinstance(stages, dict):
+        raise ValueError(f"{path}: 'stages' must be a mapping")
+    return stages
+
+
+def stage_spec(root: str | Path, name: str) -> dict[str, Any]:
+    """The dvc.yaml entry of stage ``name``."""
+    path = Path(root) / DVC_FILE
+    stages = _load(str(path), path.stat().st_mtime_ns)
+    if name not in stages:
+        raise KeyError(f"{path}: no stage {name!r}")
+    spec: dict[str, Any] = stages[name]
+    return spec
+
+
+def _entries(items: list[Any] | None) -> list[str]:
+    """Paths (or keys) of a dvc.yaml list whose items are strings or one-key mappings."""
+    names: list[str] = []
+    for item in items or []:
+        names.extend(item.keys() if isinstance(item, dict) else [item])
+    return [str(name) for name in names]
+
+
+def dependencies(root: str | Path, name: str) -> list[str]:
+    """Dependency paths of a stage."""
+    return _entries(stage_spec(root, name).get("deps"))
+
+
+def params_keys(root: str | Path, name: str) -> list[str]:
+    """Dotted params keys a stage reads."""
+    return _entries(stage_spec(root, name).get("params"))
+
+
+def outputs(root: str | Path, name: str) -> list[str]:
+    """Everything a stage writes: outs, metrics and plots."""
+    spec = stage_spec(root, name)
+    return [*_entries(spec.get("outs")), *_entries(spec.get("metrics")), *_entries(spec.get("plots"))]
+
+
+def outputs_present(root: str | Path, name: str) -> bool:
+    """Whether every output of a stage exists (a cached result is only valid with its files)."""
+    return all((Path(root) / path).exists() for path in outputs(root, name))
+
+
+@lru_cache(maxsize=4096)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def content_sha256(path: Path) -> str:
+    """Hash of a file, or of a folder's relative names and file contents; ``absent`` if missing.
+
+    Bytecode caches are skipped, as in .dvcignore.
+    """
+    if path.is_file():
+        stat = path.stat()
+        return _file_sha256(str(path), stat.st_size, stat.st_mtime_ns)
+    if not path.is_dir():
+        return "absent"
+    digest = hashlib.sha256()
+    for folder, subfolders, files in os.walk(path):
+        subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".pyc"):
+                continue
+            file = Path(folder) / name
+            stat = file.stat()
+            digest.update(str(file.relative_to(path)).encode())
+            digest.update(_file_sha256(str(file), stat.st_size, stat.st_mtime_ns).encode())
+    return digest.hexdigest()
+
+
+def param_value(params: Params, key: str) -> Any:
+    """Value of a dotted key in the effective params (profile and overrides applied)."""
+    node: Any = params.model_dump(mode="json")
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(f"dvc.yaml names params key {key!r}, which params.yaml does not have")
+        node = node[part]
+    return node
+
+
+def stage_key(root: str | Path, name: str, params: Params, extra: str = "") -> str:
+    """Cache key of a stage: its name, its deps' content and its params' values (plus ``extra``)."""
+    digest = hashlib.sha256(name.encode())
+    for path in dependencies(root, name):
+        digest.update(f"\0dep {path} {content_sha256(Path(root) / path)}".encode())
+    for key in params_keys(root, name):
+        digest.update(f"\0param {key} {json.dumps(param_value(params, key), sort_keys=True)}".encode())
+    digest.update(f"\0extra {extra}".encode())
+    return digest.hexdigest()
+
+
+def commit(root: str | Path, names: list[str]) -> None:
+    """Record the stages' current deps, params and outs in dvc.lock (``dvc commit``)."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        for name in names:
+            repo.commit(name, force=True)

@@ -1,0 +1,198 @@
+"""Prefect orchestration of seqlab: one flow per dataset, built from the library's stage functions.
+
+fetch → validate → prepare → baselines → tune → train → evaluate → register. Only wiring lives
+here: each step is a library function wrapped with ``task(...)``, retried if it touches the network,
+and cached on the content of its dvc.yaml deps and the values of its params keys (flows/graph.py),
+so an unchanged step is skipped on a rerun. Every execution opens one MLflow parent run per dataset
+and records each step's results under it as the step finishes (seqlab.recording); a step that
+raises leaves that run FAILED.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+if __package__ in (None, ""):  # loaded by file path (prefect.yaml entrypoint): make `flows` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext, TaskRunContext
+
+from flows import graph
+from seqlab import experiment, recording, stages, tracking
+from seqlab.config import DATASETS, Params, load_params
+from seqlab.paths import ProjectPaths
+
+STEPS: tuple[str, ...] = (
+    "fetch",
+    "validate",
+    "prepare",
+    "baselines",
+    "tune",
+    "train",
+    "evaluate",
+    "register",
+)
+RESULT_FOLDER = Path(".prefect") / "results"
+
+
+def _dataset_of(parameters: dict[str, Any]) -> str:
+    if "dataset" in parameters:
+        return str(parameters["dataset"])
+    return str(parameters["run"].dataset)
+
+
+def cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    """Key a step on its dvc.yaml deps' content and params values (and the store, for register)."""
+    step = context.task.name
+    params: Params = parameters["params"]
+    paths: ProjectPaths = parameters["paths"]
+    extra = tracking.tracking_uri(paths.root) if step == "register" else ""
+    return graph.stage_key(paths.root, graph.stage_name(step, _dataset_of(parameters)), params, extra)
+
+
+def _register(run: recording.PipelineRun, params: Params, paths: ProjectPaths) -> dict[str, Any]:
+    return recording.register_best(run, params, paths)
+
+
+STEP_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "fetch": stages.fetch,
+    "validate": stages.validate,
+    "prepare": stages.prepare,
+    **experiment.STAGE_FUNCTIONS,
+    "register": _register,
+}
+TASKS = {
+    step: task(name=step, cache_key_fn=cache_key, persist_result=True, log_prints=True)(function)
+    for step, function in STEP_FUNCTIONS.items()
+}
+record_task = task(name="record", cache_policy=NO_CACHE, log_prints=True)(recording.record_stage)
+
+
+def _run_step(
+    step: str, dataset: str, params: Params, paths: ProjectPaths, run: recording.PipelineRun
+) -> tuple[Any, bool]:
+    """Run one step as a cached task; return its result and whether it came from the cache."""
+    name = graph.stage_name(step, dataset)
+    options: dict[str, Any] = {
+        "task_run_name": f"{step}-{dataset}",
+        "result_storage": paths.root / RESULT_FOLDER,
+        # A cached result is only valid with its files: rerun when an output is missing.
+        "refresh_cache": not graph.outputs_present(paths.root, name),
+    }
+    if step == "fetch":
+        options["retries"] = params.pipeline.fetch_retries
+        options["retry_delay_seconds"] = params.pipeline.fetch_retry_delay_seconds
+    step_task = TASKS[step].with_options(**options)
+    state = (
+        step_task(run=run, params=params, paths=paths, return_state=True)
+        if step == "register"
+        else step_task(dataset=dataset, params=params, paths=paths, return_state=True)
+    )
+    return state.result(), bool(state.name == "Cached")
+
+
+@flow(name="seqlab-dataset", flow_run_name="{dataset}-{profile}", log_prints=True)
+def dataset_pipeline(
+    dataset: str,
+    profile: str = "default",
+    overrides: Sequence[str] = (),
+    root: str = ".",
+    params_file: str = "params.yaml",
+) -> dict[str, Any]:
+    """Run every step of one dataset's pipeline under one MLflow parent run; return a step summary."""
+    logger = get_run_logger()
+    paths = ProjectPaths.at(root)
+    params = load_params(_params_path(paths, params_file), overrides, profile)
+    context = FlowRunContext.get()
+    flow_run_id = str(context.flow_run.id) if context and context.flow_run else None
+    run = recording.start_pipeline(dataset, params, paths, "prefect", flow_run_id=flow_run_id)
+    logger.info(f"{dataset}: MLflow parent run {run.run_id} ({tracking.tracking_uri(paths.root)})")
+    summary: dict[str, Any] = {"mlflow_run_id": run.run_id, "steps": {}}
+    step = STEPS[0]
+    try:
+        for number, step in enumerate(STEPS, start=1):
+            started = time.perf_counter()
+            result, cached = _run_step(step, dataset, params, paths, run)
+            if step != "register":
+                recorded = record_task.with_options(task_run_name=f"record-{step}-{dataset}")(
+                    run=run, stage=step, params=params, paths=paths
+                )
+                if step == "evaluate":
+                    run.variant_runs.update(recorded)
+            seconds = time.perf_counter() - started
+            summary["steps"][step] = {"cached": cached, "seconds": round(seconds, 2)}
+            logger.info(
+                f"[{number}/{len(STEPS)}] {dataset} {step}: {'cached, skipped' if cached else 'done'} "
+                f"in {seconds:.1f} s"
+            )
+        summary["registry"] = result
+    except BaseException as error:
+        recording.finish_pipeline(run, error, step)
+        logger.error(f"{dataset}: step {step} failed; MLflow run {run.run_id} marked FAILED")
+        raise
+    if _is_dvc_default(paths, profile, overrides, params_file):
+        graph.commit(paths.root, [graph.stage_name(name, dataset) for name in STEPS])
+        summary["dvc_committed"] = True
+    recording.finish_pipeline(run)
+    return summary
+
+
+def _params_path(paths: ProjectPaths, params_file: str) -> Path:
+    path = Path(params_file)
+    return path if path.is_absolute() else paths.root / path
+
+
+def _is_dvc_default(paths: ProjectPaths, profile: str, overrides: Sequence[str], params_file: str) -> bool:
+    """dvc.lock may only record outputs made from params.yaml itself (no profile, no overrides)."""
+    return (
+        profile == "default"
+        and not overrides
+        and (paths.root / ".dvc").is_dir()
+        and _params_path(paths, params_file).resolve() == (paths.root / "params.yaml").resolve()
+    )
+
+
+@flow(name="seqlab-pipeline", log_prints=True)
+def pipeline(
+    datasets: Sequence[str] = ("all",),
+    profile: str = "default",
+    overrides: Sequence[str] = (),
+    root: str = ".",
+    params_file: str = "params.yaml",
+) -> dict[str, Any]:
+    """Run the pipeline of each dataset in turn; one failing dataset does not stop the others."""
+    chosen = [name for entry in datasets for name in (DATASETS if entry == "all" else [entry])]
+    summaries: dict[str, Any] = {}
+    failures: dict[str, str] = {}
+    for dataset in chosen:
+        try:
+            summaries[dataset] = dataset_pipeline(dataset, profile, overrides, root, params_file)
+        except Exception as error:
+            failures[dataset] = f"{type(error).__name__}: {error}"
+    if failures:
+        raise RuntimeError(
+            "pipeline failed for " + "; ".join(f"{name}: {message}" for name, message in failures.items())
+        )
+    return summaries
+
+
+def run_pipeline(
+    datasets: Sequence[str],
+    profile: str = "default",
+    overrides: Sequence[str] = (),
+    root: str = ".",
+    params_file: str = "params.yaml",
+) -> dict[str, Any]:
+    """Entry point of ``seqlab run``: the whole flow, or one dataset's flow when only one is named."""
+    if len(datasets) == 1 and datasets[0] != "all":
+        return {datasets[0]: dataset_pipeline(datasets[0], profile, list(overrides), root, params_file)}
+    return pipeline(list(datasets), profile, list(overrides), root, params_file)
