@@ -58,7 +58,8 @@ def test_repo_params_validate() -> None:
         assert params.series(dataset) is getattr(params, dataset)
     with pytest.raises(ValueError, match="imdb"):
         params.series("imdb")
-    assert set(DATASETS) == set(Params.model_fields)
+    assert set(DATASETS) <= set(Params.model_fields)
+    assert params.profile == "default"
 
 
 @pytest.mark.parametrize(

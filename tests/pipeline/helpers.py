@@ -1,0 +1,57 @@
+"""Helpers of the end-to-end tests: a clean git copy of the project, running commands in it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+MIRROR = Path(os.environ.get("SEQLAB_DATA_MIRROR", REPO.parent / "shared" / "data"))
+
+
+def run_command(command: list[str], cwd: Path, env: dict[str, str], timeout: int = 900) -> str:
+    """Run a command; fail the test with its output if it fails."""
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    return result.stdout + result.stderr
+
+
+def clean_copy(parent: Path) -> tuple[Path, dict[str, str]]:
+    """A git repository holding exactly the project's tracked (and new, unignored) files."""
+    root = parent / "seqlab"
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / name)
+    for path in (root / "data" / "raw", root / "data" / "prepared", root / "results"):
+        assert not path.exists(), "the clean copy must not carry data or results"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "SEQLAB_DATA_MIRROR": str(MIRROR),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_HOME": str(parent / "prefect-home"),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{parent / 'mlflow.db'}",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
+    run_command(["git", "init", "-q"], root, env)
+    run_command(["git", "add", "-A"], root, env)
+    run_command(["git", "commit", "-q", "-m", "clean copy"], root, env)
+    return root, env
