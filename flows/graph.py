@@ -132,9 +132,21 @@ def stage_key(root: str | Path, name: str, params: Params, extra: str = "") -> s
 
 
 def commit(root: str | Path, names: list[str]) -> None:
-    """Record the stages' current deps, params and outs in dvc.lock (``dvc commit``)."""
-    from dvc.repo import Repo
+    """Record the stages' current deps, params and outs in dvc.lock (``dvc commit --force``).
 
-    with Repo(str(root)) as repo:
-        for name in names:
-            repo.commit(name, force=True)
+    Run as the ``dvc`` command in ``root``: DVC resolves stages and paths from the working directory.
+    """
+    import shutil
+    import subprocess
+    import sys
+
+    dvc = shutil.which("dvc") or str(Path(sys.executable).with_name("dvc"))
+    result = subprocess.run(
+        [dvc, "commit", "--force", "--quiet", *names],
+        cwd=Path(root).resolve(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"dvc commit {' '.join(names)} failed in {root}:\n{result.stdout}{result.stderr}")

@@ -164,7 +164,7 @@ def ui_command(paths: ProjectPaths, host: str, port: int) -> list[str]:
         "--backend-store-uri",
         tracking.tracking_uri(paths.root),
         "--default-artifact-root",
-        tracking.artifact_root(paths.root).as_uri(),
+        tracking.artifact_root(paths.root).as_uri(),  # where seqlab puts them for a SQLite store
         "--host",
         host,
         "--port",
@@ -173,6 +173,12 @@ def ui_command(paths: ProjectPaths, host: str, port: int) -> list[str]:
 
 
 def _ui(arguments: argparse.Namespace, paths: ProjectPaths) -> int:
+    from seqlab import tracking
+
+    uri = tracking.tracking_uri(paths.root)
+    if uri.startswith(("http://", "https://")):
+        print(f"MLFLOW_TRACKING_URI points at a tracking server: open {uri} in a browser")
+        return 0
     command = ui_command(paths, arguments.host, arguments.port)
     if arguments.print_command:
         print(" ".join(command))
@@ -197,13 +203,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     arguments = build_parser().parse_args(argv)
     try:
+        paths = ProjectPaths.at(arguments.root)
+        if arguments.command == "ui":  # needs only the store, not params.yaml
+            return _ui(arguments, paths)
         profile = getattr(arguments, "profile", "default")
         params = load_params(arguments.params, arguments.param, profile)
-        paths = ProjectPaths.at(arguments.root)
         if arguments.command in ("run", "schedule"):
             return _orchestrate(arguments, params, paths)
-        if arguments.command == "ui":
-            return _ui(arguments, paths)
         from seqlab import stages
 
         if arguments.command == "fetch":

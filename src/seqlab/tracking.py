@@ -35,8 +35,16 @@ def tracking_uri(root: str | Path) -> str:
     return f"sqlite:///{Path(root).resolve() / 'mlflow.db'}"
 
 
-def artifact_root(root: str | Path) -> Path:
-    """Folder for artifacts of experiments that seqlab creates in the project's own store."""
+def artifact_root(root: str | Path, uri: str | None = None) -> Path:
+    """Folder for artifacts of experiments that seqlab creates in a SQLite store.
+
+    ``mlartifacts/`` beside the database file: the project's by default, or beside the file that
+    ``MLFLOW_TRACKING_URI=sqlite:///...`` names (MLflow's own default would be ``./mlruns`` in
+    whatever folder the command runs from).
+    """
+    uri = uri or tracking_uri(root)
+    if uri.startswith("sqlite:///"):
+        return Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts"
     return Path(root).resolve() / "mlartifacts"
 
 
@@ -102,7 +110,9 @@ class Tracker:
         existing = self.client.get_experiment_by_name(name)
         if existing is not None:
             return str(existing.experiment_id)
-        location = None if os.environ.get(TRACKING_ENV) else artifact_root(self.root).as_uri()
+        # A tracking server or file store picks its own artifact location; a SQLite file gets a folder
+        # beside it.
+        location = artifact_root(self.root, self.uri).as_uri() if self.uri.startswith("sqlite:///") else None
         return str(self.client.create_experiment(name, artifact_location=location))
 
     def start_run(
