@@ -12,14 +12,16 @@ REPO = Path(__file__).resolve().parents[2]
 MIRROR = Path(os.environ.get("SEQLAB_DATA_MIRROR", REPO.parent / "shared" / "data"))
 
 
-def run_command(command: list[str], cwd: Path, env: dict[str, str], timeout: int = 900) -> str:
-    """Run a command; fail the test with its output if it fails."""
+def run_command(
+    command: list[str], cwd: Path, env: dict[str, str], timeout: int = 900, stdout_only: bool = False
+) -> str:
+    """Run a command and return its output (stdout and stderr unless ``stdout_only``); fail if it fails."""
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise AssertionError(
             f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
         )
-    return result.stdout + result.stderr
+    return result.stdout if stdout_only else result.stdout + result.stderr
 
 
 def clean_copy(parent: Path) -> tuple[Path, dict[str, str]]:

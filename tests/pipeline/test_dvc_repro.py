@@ -52,7 +52,7 @@ def test_repro_runs_every_stage_then_is_clean_and_idempotent(project: tuple[Path
     for stage in STAGES:
         assert f"Running stage '{stage}'" in first or f"Stage '{stage}' didn't change" in first, first
     assert "Running stage 'prepare_imdb'" in first
-    assert "Data and pipelines are up to date." in _run(["dvc", "status", *TARGETS], root, env)
+    assert "Data and pipelines are up to date." in _run(["dvc", "status", "--with-deps", *TARGETS], root, env)
 
     second = _run(["dvc", "repro", *TARGETS], root, env)
     assert "Running stage" not in second, second
@@ -71,11 +71,11 @@ def test_changing_one_param_reruns_only_its_stage(project: tuple[Path, dict[str,
     original = params.read_text()
     try:
         params.write_text(original.replace("window_size: 24", "window_size: 12"))
-        status = json.loads(_run(["dvc", "status", "--json", *TARGETS], root, env))
+        status = json.loads(_run(["dvc", "status", "--json", "--with-deps", *TARGETS], root, env))
         assert set(status) == {"prepare_giss"}, status
     finally:
         params.write_text(original)
-    assert json.loads(_run(["dvc", "status", "--json", *TARGETS], root, env)) == {}
+    assert json.loads(_run(["dvc", "status", "--json", "--with-deps", *TARGETS], root, env)) == {}
 
 
 def test_pull_restores_the_exact_snapshot(project: tuple[Path, dict[str, str]]) -> None:
@@ -94,4 +94,4 @@ def test_pull_restores_the_exact_snapshot(project: tuple[Path, dict[str, str]]) 
     }
     assert restored == expected
     assert (root / "data/prepared/imdb/arrays.npz").is_file()
-    assert "Data and pipelines are up to date." in _run(["dvc", "status", *TARGETS], root, env)
+    assert "Data and pipelines are up to date." in _run(["dvc", "status", "--with-deps", *TARGETS], root, env)

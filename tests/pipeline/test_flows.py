@@ -104,7 +104,9 @@ def test_smoke_pipeline_leaves_a_complete_run_tree(project: Path, dataset: str) 
         # the summary is the best epoch's value, not the last one
         assert metrics["val_loss"] == pytest.approx(min(point.value for point in history))
         assert run.data.params["dropout"] in ("0.0", "0.2", "0.3")
-        assert [item.path for item in client.list_artifacts(run.info.run_id, "keras")] == ["keras/model.keras"]
+        assert [item.path for item in client.list_artifacts(run.info.run_id, "keras")] == [
+            "keras/model.keras"
+        ]
     for run in by_kind["trial"]:
         assert run.data.tags["seqlab.trial_id"]
         assert client.get_metric_history(run.info.run_id, "epoch/loss")

@@ -236,3 +236,37 @@ def test_override_below_a_scalar_field_is_a_config_error_not_a_crash(
     path = write_params(tmp_path, raw)
     with pytest.raises(ConfigError, match=r"imdb\.max_len"):
         load_params(path, ["imdb.max_len.a.b=2"])
+
+
+def test_profiles_override_the_default_sections() -> None:
+    default = load_params(REPO_PARAMS)
+    smoke = load_params(REPO_PARAMS, profile="smoke")
+    assert smoke.profile == "smoke"
+    assert smoke.imdb.subset is not None and default.imdb.subset is None
+    assert smoke.synthetic.training.epochs < default.synthetic.training.epochs
+    assert smoke.synthetic.split_index == default.synthetic.split_index  # same test data as default
+    overridden = load_params(REPO_PARAMS, ["synthetic.training.epochs=1"], profile="full")
+    assert overridden.synthetic.training.epochs == 1  # --param wins over the profile
+
+
+def test_unknown_profile_names_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match="profile 'fast' not found; expected one of default, full, smoke"):
+        load_params(REPO_PARAMS, profile="fast")
+
+
+def test_a_typo_in_any_profile_fails_at_load(tmp_path: Path) -> None:
+    raw = yaml.safe_load(REPO_PARAMS.read_text())
+    raw["profiles"]["full"]["cet.training.epoch"] = 3
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match=r"profiles.full: cet.training.epoch: unknown key"):
+        load_params(path)  # the default run still checks the other profiles
+
+
+def test_schedule_cron_is_validated(tmp_path: Path) -> None:
+    raw = yaml.safe_load(REPO_PARAMS.read_text())
+    raw["pipeline"]["schedule"]["cron"] = "every monday"
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match=r"pipeline.schedule: Value error, cron: expected 5 fields"):
+        load_params(path)

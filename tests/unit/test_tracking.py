@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,68 @@ def test_environment_overrides_the_store(tmp_path: Path, monkeypatch: pytest.Mon
     tracking.experiment_id(tmp_path / "project", "seqlab-test")
     assert other.is_file()
     assert not (tmp_path / "project" / "mlflow.db").exists()
+    stored = tracking.client(tmp_path / "project").get_experiment_by_name("seqlab-test")
+    # artifacts go beside the named database, never into ./mlruns of whatever folder we run from
+    assert stored.artifact_location == (tmp_path.resolve() / "mlartifacts").as_uri()
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_interrupted_runs_are_closed_on_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(tracking.TRACKING_ENV, raising=False)
+    tracker = tracking.Tracker(tmp_path)
+    experiment = tracker.experiment("seqlab-test")
+    interrupted = tracker.start_run(experiment, "killed pipeline", "pipeline")
+    tracker.set_tags(interrupted, {tracking.PID_TAG: str(_dead_pid())})
+    elsewhere = tracker.start_run(experiment, "other host", "pipeline")
+    tracker.set_tags(elsewhere, {tracking.HOST_TAG: "another-machine", tracking.PID_TAG: "1"})
+    alive = tracker.start_run(experiment, "concurrent pipeline", "pipeline")
+    tracker.set_tags(alive, {tracking.PID_TAG: "1"})  # pid 1 is always alive
+
+    assert tracker.close_stale_runs(experiment) == [interrupted]
+    closed = tracker.client.get_run(interrupted)
+    assert closed.info.status == "FAILED"
+    assert "interrupted" in closed.data.tags[tracking.ERROR_TAG]
+    assert tracker.client.get_run(elsewhere).info.status == "RUNNING"
+    assert tracker.client.get_run(alive).info.status == "RUNNING"
+
+
+def test_run_block_ends_failed_when_it_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(tracking.TRACKING_ENV, raising=False)
+    tracker = tracking.Tracker(tmp_path)
+    experiment = tracker.experiment("seqlab-test")
+    with pytest.raises(ZeroDivisionError), tracker.run(experiment, "bad", "variant") as run_id:
+        tracker.log_metrics(run_id, {"loss": 1.0, "nan": float("nan"), "name": "text"})
+        raise ZeroDivisionError("boom")
+    run = tracker.client.get_run(run_id)
+    assert run.info.status == "FAILED"
+    assert run.data.tags[tracking.ERROR_TAG] == "ZeroDivisionError: boom"
+    assert run.data.tags[tracking.KIND_TAG] == "variant"
+    assert run.data.metrics == {"loss": 1.0}  # non-finite and non-numeric values are not logged
+
+
+def test_unknown_kind_is_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(tracking.TRACKING_ENV, raising=False)
+    tracker = tracking.Tracker(tmp_path)
+    with pytest.raises(ValueError, match="kind"):
+        tracker.start_run(tracker.experiment("seqlab-test"), "x", "experiment")
+
+
+def test_history_and_params_are_flattened_and_stepped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(tracking.TRACKING_ENV, raising=False)
+    tracker = tracking.Tracker(tmp_path)
+    run_id = tracker.start_run(
+        tracker.experiment("seqlab-test"), "t", "trial", params={"training": {"epochs": 3}, "units": None}
+    )
+    tracker.log_history(run_id, {"val_loss": [0.5, 0.3, 0.4]})
+    points = tracker.client.get_metric_history(run_id, "epoch/val_loss")
+    assert [(point.step, point.value) for point in points] == [(1, 0.5), (2, 0.3), (3, 0.4)]
+    assert tracker.client.get_run(run_id).data.params == {"training.epochs": "3", "units": "null"}

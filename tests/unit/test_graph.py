@@ -1,0 +1,99 @@
+"""The stage graph of dvc.yaml as the Prefect flow reads it for its cache keys."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flows import graph
+from flows.pipeline import STEPS
+from seqlab.config import DATASETS, load_params
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """dvc.yaml, params.yaml and the sources the stages name, copied into a scratch folder."""
+    for name in ("dvc.yaml", "params.yaml", "data/sources.lock.json"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, tmp_path / name)
+    shutil.copytree(REPO / "src", tmp_path / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
+
+
+@pytest.mark.parametrize("profile", ["default", "smoke", "full"])
+def test_every_step_of_every_dataset_is_a_stage_whose_params_exist(profile: str) -> None:
+    params = load_params(REPO / "params.yaml", profile=profile)
+    for dataset in DATASETS:
+        for step in STEPS:
+            name = graph.stage_name(step, dataset)
+            spec = graph.stage_spec(REPO, name)
+            assert dataset in spec["cmd"], name
+            for key in graph.params_keys(REPO, name):
+                graph.param_value(params, key)  # raises if dvc.yaml names a key params.yaml lacks
+            for dependency in graph.dependencies(REPO, name):
+                produced = any(
+                    dependency == out or dependency.startswith(f"{out}/")
+                    for other in graph._load(str(REPO / "dvc.yaml"), 0)
+                    for out in graph.outputs(REPO, other)
+                )
+                assert produced or (REPO / dependency).exists(), (
+                    f"{name}: {dependency} is neither source nor output"
+                )
+
+
+def test_key_follows_exactly_the_params_a_stage_reads(project: Path) -> None:
+    base = load_params(project / "params.yaml")
+    key = graph.stage_key(project, "train_synthetic", base)
+    assert key == graph.stage_key(project, "train_synthetic", base)
+    changed = load_params(project / "params.yaml", ["synthetic.training.epochs=7"])
+    assert graph.stage_key(project, "train_synthetic", changed) != key
+    assert graph.stage_key(project, "tune_synthetic", changed) == graph.stage_key(
+        project, "tune_synthetic", base
+    )
+    unrelated = load_params(project / "params.yaml", ["giss.training.epochs=7"])
+    assert graph.stage_key(project, "train_synthetic", unrelated) == key
+
+
+def test_key_follows_the_content_of_deps(project: Path) -> None:
+    params = load_params(project / "params.yaml")
+    before = graph.stage_key(project, "train_synthetic", params)
+    trials = project / "results/synthetic/tune/trials.json"
+    trials.parent.mkdir(parents=True)
+    trials.write_text("{}")
+    after = graph.stage_key(project, "train_synthetic", params)
+    assert after != before
+    trials.write_text('{"best": null}')
+    assert graph.stage_key(project, "train_synthetic", params) != after
+    (project / "src/seqlab/models/__pycache__").mkdir(exist_ok=True)
+    (project / "src/seqlab/models/__pycache__/x.pyc").write_bytes(b"bytecode")
+    assert graph.stage_key(project, "train_synthetic", params) != after  # content changed above
+    key = graph.stage_key(project, "train_synthetic", params)
+    (project / "src/seqlab/models/__pycache__/y.pyc").write_bytes(b"more bytecode")
+    assert graph.stage_key(project, "train_synthetic", params) == key  # bytecode is not source
+
+
+def test_outputs_present_needs_every_output(project: Path) -> None:
+    assert graph.outputs(project, "baselines_giss") == [
+        "results/giss/baselines/predictions.npz",
+        "results/giss/baselines/metrics.json",
+    ]
+    assert not graph.outputs_present(project, "baselines_giss")
+    folder = project / "results/giss/baselines"
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text("{}")
+    assert not graph.outputs_present(project, "baselines_giss")
+    (folder / "predictions.npz").write_bytes(b"")
+    assert graph.outputs_present(project, "baselines_giss")
+
+
+def test_unknown_stage_and_key_are_named(project: Path) -> None:
+    with pytest.raises(KeyError, match="train_nowhere"):
+        graph.stage_spec(project, "train_nowhere")
+    with pytest.raises(KeyError, match="synthetic.nope"):
+        graph.param_value(load_params(project / "params.yaml"), "synthetic.nope")
+    assert graph.stage_name("fetch", "synthetic") == "generate_synthetic"
+    assert graph.stage_name("fetch", "cet") == "fetch_cet"
