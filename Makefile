@@ -19,7 +19,7 @@ ifeq ($(origin SEQLAB_DATA_MIRROR), undefined)
   endif
 endif
 
-.PHONY: help setup run data describe test test-fast lint format typecheck lock clean
+.PHONY: help setup run smoke data ui schedule test test-fast lint format typecheck lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,12 +33,20 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install the locked stack
 
-run: setup  ## fetch, validate and prepare all four datasets (dvc repro), then describe them
-	dvc repro
-	@for dataset in imdb giss cet synthetic; do seqlab describe $$dataset --json; done
+run: setup  ## the whole pipeline of all four datasets through Prefect into MLflow (default profile)
+	seqlab run --dataset all --profile default
 
-data: setup  ## same stages as `make run`, without the summary
-	dvc repro
+smoke: setup  ## the whole pipeline of the synthetic series in about a minute (smoke profile)
+	seqlab run --dataset synthetic --profile smoke
+
+data: setup  ## fetch, validate and prepare all four datasets with dvc repro (no modelling)
+	dvc repro prepare_imdb prepare_giss prepare_cet prepare_synthetic
+
+ui: setup  ## open the MLflow UI on the project's store (mlflow.db)
+	seqlab ui
+
+schedule: setup  ## serve the pipeline on the cron of params.yaml (pipeline.schedule) until stopped
+	seqlab schedule
 
 test: setup lint typecheck  ## ruff, mypy, then the whole test suite
 	python -m pytest -q
@@ -62,5 +70,5 @@ lock: setup  ## re-resolve requirements.lock from the current .venv
 	  $(VENV)/bin/python -m pip freeze --exclude-editable | grep -v '^seqlab') > requirements.lock.tmp
 	mv requirements.lock.tmp requirements.lock
 
-clean:  ## remove derived data and caches (keeps .venv and the DVC cache)
-	rm -rf data/raw data/prepared .pytest_cache .mypy_cache .ruff_cache .hypothesis
+clean:  ## remove derived data, results and caches (keeps .venv, the DVC cache and the MLflow store)
+	rm -rf data/raw data/prepared results .prefect/results .pytest_cache .mypy_cache .ruff_cache .hypothesis
