@@ -139,10 +139,14 @@ def dataset_pipeline(
         recording.finish_pipeline(run, error, step)
         logger.error(f"{dataset}: step {step} failed; MLflow run {run.run_id} marked FAILED")
         raise
-    if _is_dvc_default(paths, profile, overrides, params_file):
-        graph.commit(paths.root, [graph.stage_name(name, dataset) for name in STEPS])
-        summary["dvc_committed"] = True
-    recording.finish_pipeline(run)
+    summary["dvc_committed"] = _is_dvc_default(paths, profile, overrides, params_file)
+    try:
+        if summary["dvc_committed"]:
+            graph.commit(paths.root, [graph.stage_name(name, dataset) for name in STEPS])
+    except BaseException as error:
+        recording.finish_pipeline(run, error, "dvc commit")
+        raise
+    recording.finish_pipeline(run, dvc_committed=summary["dvc_committed"])
     return summary
 
 

@@ -120,7 +120,9 @@ def start_pipeline(
         "seqlab.params_sha256": params_sha256(dataset, params),
         "seqlab.prepared_manifest_sha256": _manifest_sha256(dataset, paths),
         "seqlab.prefect_flow_run_id": flow_run_id or "",
-        **dvc_data_hashes(dataset, paths),
+        # Under dvc repro, dvc.lock already describes this run's data; the flow adds them once it
+        # has committed its outputs (finish_pipeline), never from a lock another run left.
+        **(dvc_data_hashes(dataset, paths) if entry_point == "dvc" else {}),
     }
     section = getattr(params, dataset).model_dump(mode="json")
     run_id = tracker.start_run(
@@ -133,11 +135,17 @@ def start_pipeline(
     return PipelineRun(tracker=tracker, dataset=dataset, experiment_id=experiment, run_id=run_id)
 
 
-def finish_pipeline(run: PipelineRun, error: BaseException | None = None, step: str | None = None) -> None:
-    """End the parent run: FINISHED, or FAILED naming the step that raised."""
+def finish_pipeline(
+    run: PipelineRun, error: BaseException | None = None, step: str | None = None, dvc_committed: bool = False
+) -> None:
+    """End the parent run: FINISHED, or FAILED naming the step that raised.
+
+    ``dvc_committed``: the outputs were just recorded in dvc.lock, so tag the data's DVC hashes.
+    """
     if error is not None and step:
         run.tracker.set_tags(run.run_id, {"seqlab.failed_step": step})
-    run.tracker.set_tags(run.run_id, dvc_data_hashes(run.dataset, ProjectPaths.at(run.tracker.root)))
+    if dvc_committed:
+        run.tracker.set_tags(run.run_id, dvc_data_hashes(run.dataset, ProjectPaths.at(run.tracker.root)))
     run.tracker.finish(run.run_id, error)
 
 

@@ -95,6 +95,8 @@ def test_dvc_and_prefect_give_the_same_results_and_records(project: tuple[Path, 
     assert _scores(root) == pytest.approx(by_dvc, rel=1e-6)
 
     (flow_run,) = _pipeline_runs("prefect")
+    for key in ("seqlab.dvc.data/raw/synthetic", "seqlab.dvc.data/prepared/synthetic"):
+        assert flow_run.data.tags[key] == dvc_run.data.tags[key]  # same data, same DVC hashes
     assert flow_run.data.metrics["test_mae"] == pytest.approx(dvc_run.data.metrics["test_mae"], rel=1e-6)
     for run in (dvc_run, flow_run):
         assert run.data.tags["seqlab.params_sha256"] == dvc_run.data.tags["seqlab.params_sha256"]

@@ -78,6 +78,8 @@ def test_smoke_pipeline_leaves_a_complete_run_tree(project: Path, dataset: str) 
     assert len(tags["seqlab.git_commit"].removesuffix("-dirty")) == 40
     assert len(tags["seqlab.params_sha256"]) == 64
     assert tags["seqlab.prefect_flow_run_id"]
+    assert not any(key.startswith("seqlab.dvc.") for key in tags)  # a smoke run is not in dvc.lock
+    assert len(tags["seqlab.prepared_manifest_sha256"]) == 64
 
     children = _runs(dataset, f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
     by_kind: dict[str, list[Any]] = {}
