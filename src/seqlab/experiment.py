@@ -258,10 +258,22 @@ def stage_train(
     slice_values = {} if dataset == "imdb" else best_hyperparameters
     out = results_dir(paths, dataset, "train")
     summary: dict[str, Any] = {"best_hyperparameters": best_hyperparameters, "variants": {}}
+    trained: dict[str, str] = {}  # builder arguments → the variant that already trained them
     for name, variant in settings.variants.items():
         arguments = training.variant_arguments(
             best_hyperparameters, variant.dropout, variant.recurrent_dropout
         )
+        signature = json.dumps(arguments, sort_keys=True)
+        if signature in trained:
+            # Same model, same seed, same data: train once (e.g. recurrent dropout of a conv model).
+            twin = trained[signature]
+            shutil.rmtree(out / name, ignore_errors=True)
+            shutil.copytree(out / twin, out / name, ignore=shutil.ignore_patterns("checkpoint"))
+            record = {**summary["variants"][twin], "same_as": twin}
+            write_json(out / name / "fit.json", record)
+            summary["variants"][name] = record
+            log(f"{dataset}: variant {name}: the same model as {twin}, not trained again")
+            continue
         training.set_determinism(settings.seed)
         model = build(**{**arguments, "seed": settings.seed})
         result = training.fit_model(
@@ -291,6 +303,7 @@ def stage_train(
         }
         write_json(out / name / "fit.json", record)
         summary["variants"][name] = record
+        trained[signature] = name
         log(
             f"{dataset}: variant {name}: best epoch {result.best_epoch}/{result.epochs_run} "
             f"{result.best_metrics}"

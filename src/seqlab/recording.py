@@ -247,6 +247,8 @@ def record_variants(run: PipelineRun, params: Params, paths: ProjectPaths) -> di
             tags={
                 "seqlab.variant": name,
                 "seqlab.best_variant": str(name == evaluation["best_variant"]["name"]).lower(),
+                # a variant whose settings make the same model as another is trained once
+                **({"seqlab.same_as": record["same_as"]} if "same_as" in record else {}),
             },
             params={
                 **record["hyperparameters"],

@@ -140,6 +140,16 @@ def fit_model(
     )
 
 
+NON_RECURRENT_FAMILIES: tuple[str, ...] = ("dense", "conv1d")
+
+
 def variant_arguments(best: dict[str, Any], dropout: float, recurrent_dropout: float) -> dict[str, Any]:
-    """Return the best configuration's builder arguments with a variant's dropout settings."""
+    """Return the best configuration's builder arguments with a variant's dropout settings.
+
+    A family without recurrent layers has no recurrent dropout, so it gets 0.0 there: its
+    ``recurrent_dropout`` variant is then the same model as ``none`` (and ``both`` as ``dropout``),
+    which lets the caller train it once.
+    """
+    if best.get("family") in NON_RECURRENT_FAMILIES:
+        recurrent_dropout = 0.0
     return {**best, "dropout": dropout, "recurrent_dropout": recurrent_dropout}

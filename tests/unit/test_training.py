@@ -178,3 +178,7 @@ def test_variant_arguments_overrides_only_the_dropouts() -> None:
         "dropout": 0.5,
         "recurrent_dropout": 0.0,
     }
+    # no recurrent layer, no recurrent dropout: the variant equals the one without it
+    assert variant_arguments({"family": "conv1d"}, 0.2, 0.3) == variant_arguments(
+        {"family": "conv1d"}, 0.2, 0.0
+    )

@@ -210,6 +210,8 @@ def _add_body(x: Any, body: _Body, *, dense_reduction: str, conv_reduction: str)
     elif body.family == "conv1d":
         x = _add_conv_stack(x, body)
         x = MaskedSequenceReduction(conv_reduction, name=f"{conv_reduction}_steps")(x)
+        if body.dropout > 0:  # the conv family's dropout variant: on the pooled features
+            x = keras.layers.Dropout(body.dropout, name="dropout_features")(x)
     else:  # conv1d_rnn
         x = _add_conv_stack(x, body)
         x = _add_recurrent_stack(x, body, body.cell)
