@@ -42,6 +42,7 @@ STEPS: tuple[str, ...] = (
     "register",
 )
 RESULT_FOLDER = Path(".prefect") / "results"
+STAMP_FOLDER = Path(".prefect") / "stamps"
 
 
 def _dataset_of(parameters: dict[str, Any]) -> str:
@@ -51,7 +52,11 @@ def _dataset_of(parameters: dict[str, Any]) -> str:
 
 
 def cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    """Key a step on its dvc.yaml deps' content and params values (and the store, for register)."""
+    """Key a step on its dvc.yaml deps' content and params values (and the store, for register).
+
+    Computed again here (cheaply: file hashes are memoised) so the key stays a function of the
+    task's inputs alone.
+    """
     step = context.task.name
     params: Params = parameters["params"]
     paths: ProjectPaths = parameters["paths"]
@@ -77,16 +82,31 @@ TASKS = {
 record_task = task(name="record", cache_policy=NO_CACHE, log_prints=True)(recording.record_stage)
 
 
+def _stamp(paths: ProjectPaths, name: str) -> Path:
+    """Where the key of the run that wrote a stage's current outputs is kept."""
+    return paths.root / STAMP_FOLDER / name
+
+
 def _run_step(
     step: str, dataset: str, params: Params, paths: ProjectPaths, run: recording.PipelineRun
 ) -> tuple[Any, bool]:
-    """Run one step as a cached task; return its result and whether it came from the cache."""
+    """Run one step as a cached task; return its result and whether it came from the cache.
+
+    A cached result is only used when the files on disk are the ones that result describes: all
+    outputs present and written under the same key (another profile, or dvc repro, may have
+    replaced them since).
+    """
     name = graph.stage_name(step, dataset)
+    extra = tracking.tracking_uri(paths.root) if step == "register" else ""
+    key = graph.stage_key(paths.root, name, params, extra)
+    stamp = _stamp(paths, name)
+    current = graph.outputs_present(paths.root, name) and stamp.exists() and stamp.read_text() == key
+    if not current:
+        stamp.unlink(missing_ok=True)  # a step that fails half-way must not look current later
     options: dict[str, Any] = {
         "task_run_name": f"{step}-{dataset}",
         "result_storage": paths.root / RESULT_FOLDER,
-        # A cached result is only valid with its files: rerun when an output is missing.
-        "refresh_cache": not graph.outputs_present(paths.root, name),
+        "refresh_cache": not current,
     }
     if step == "fetch":
         options["retries"] = params.pipeline.fetch_retries
@@ -97,7 +117,10 @@ def _run_step(
         if step == "register"
         else step_task(dataset=dataset, params=params, paths=paths, return_state=True)
     )
-    return state.result(), bool(state.name == "Cached")
+    result = state.result()
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(key)
+    return result, bool(state.name == "Cached")
 
 
 @flow(name="seqlab-dataset", flow_run_name="{dataset}-{profile}", log_prints=True)

@@ -180,6 +180,29 @@ class PipelineParams(Section):
     champion_alias: str = Field("champion", min_length=1)
 
 
+class BenchmarkParams(Section):
+    """The benchmark protocol (``make bench``): profile, seeds per dataset, model families compared."""
+
+    profile: str = "full"
+    seeds: dict[str, int] = Field(
+        default_factory=dict, description="seeds per dataset (>= 3 for small test sets)"
+    )
+    families: dict[str, dict[str, dict[str, Any]]] = Field(
+        default_factory=dict, description="per dataset: name -> builder arguments over the tuned best"
+    )
+
+    @model_validator(mode="after")
+    def _known_datasets(self) -> BenchmarkParams:
+        for section in ("seeds", "families"):
+            unknown = sorted(set(getattr(self, section)) - set(DATASETS))
+            if unknown:
+                raise ValueError(f"{section}: unknown datasets {unknown}; expected {', '.join(DATASETS)}")
+        bad = {name: count for name, count in self.seeds.items() if count < 1}
+        if bad:
+            raise ValueError(f"seeds: expected at least 1 per dataset, got {bad}")
+        return self
+
+
 class Params(Section):
     """All tunables of seqlab, one section per concern."""
 
@@ -188,6 +211,7 @@ class Params(Section):
     cet: CetParams
     synthetic: SyntheticParams
     pipeline: PipelineParams = Field(default_factory=lambda: PipelineParams.model_validate({}))
+    benchmark: BenchmarkParams = Field(default_factory=lambda: BenchmarkParams.model_validate({}))
     profiles: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="named sets of dotted-key overrides (smoke, full)"
     )

@@ -473,6 +473,70 @@ def _write_plots(
     plots.plot_residuals(axis, actual, predictions[best_variant][:, 0], plots_dir / "residuals.png")
 
 
+def score_model(
+    dataset: str, model: Any, paths: ProjectPaths, hyperparameters: dict[str, Any]
+) -> dict[str, float]:
+    """Test metrics of a trained model, in the same names and units as the evaluation stage."""
+    from seqlab import evaluation
+
+    if dataset == "imdb":
+        data = load_text_data(paths)
+        probabilities = model.predict(data.arrays["x_test"], batch_size=512, verbose=0).reshape(-1)
+        return evaluation.classification_metrics(data.arrays["y_test"], probabilities)
+    series = load_series_data(dataset, paths)
+    x_test = _slice_window(series.arrays["x_test"].astype("float32"), hyperparameters)
+    forecast = model.predict(x_test, batch_size=1024, verbose=0)
+    return evaluation.regression_metrics(
+        series.arrays["y_test"], forecast, series.mean, series.std, normalized_inputs=True
+    )
+
+
+def fit_and_score(
+    dataset: str,
+    params: Params,
+    paths: ProjectPaths,
+    hyperparameters: dict[str, Any],
+    checkpoint_dir: Path,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """Train one configuration with the dataset's training settings, then score it on the test split.
+
+    What a comparison of model families needs beside the tuned pipeline: the same data, split,
+    early stopping and metrics, for a configuration chosen by the caller (never by test scores).
+    """
+    from seqlab import training
+
+    settings = params.imdb.training if dataset == "imdb" else params.series(dataset).training
+    seed = settings.seed if seed is None else seed
+    build, arrays = _builder_and_data(dataset, params, paths)
+    slice_values = {} if dataset == "imdb" else hyperparameters
+    training.set_determinism(seed)
+    model = build(**{**hyperparameters, "seed": seed})
+    result = training.fit_model(
+        model,
+        _slice_window(arrays["x_train"], slice_values),
+        arrays["y_train"],
+        _slice_window(arrays["x_validation"], slice_values),
+        arrays["y_validation"],
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        patience=settings.patience,
+        checkpoint_dir=checkpoint_dir,
+    )
+    from seqlab.models.builders import count_parameters
+
+    return {
+        "hyperparameters": hyperparameters,
+        "seed": seed,
+        "parameters": count_parameters(model),
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.epochs_run,
+        "best_metrics": result.best_metrics,
+        "history": result.history,
+        "test": score_model(dataset, model, paths, hyperparameters),
+    }
+
+
 STAGE_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "baselines": stage_baselines,
     "tune": stage_tune,

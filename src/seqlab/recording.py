@@ -118,7 +118,6 @@ def start_pipeline(
         "seqlab.profile": params.profile,
         "seqlab.git_commit": git_commit(paths.root),
         "seqlab.params_sha256": params_sha256(dataset, params),
-        "seqlab.prepared_manifest_sha256": _manifest_sha256(dataset, paths),
         "seqlab.prefect_flow_run_id": flow_run_id or "",
         # Under dvc repro, dvc.lock already describes this run's data; the flow adds them once it
         # has committed its outputs (finish_pipeline), never from a lock another run left.
@@ -144,8 +143,13 @@ def finish_pipeline(
     """
     if error is not None and step:
         run.tracker.set_tags(run.run_id, {"seqlab.failed_step": step})
+    paths = ProjectPaths.at(run.tracker.root)
+    # the data this run used, whichever entry point prepared it
+    run.tracker.set_tags(
+        run.run_id, {"seqlab.prepared_manifest_sha256": _manifest_sha256(run.dataset, paths)}
+    )
     if dvc_committed:
-        run.tracker.set_tags(run.run_id, dvc_data_hashes(run.dataset, ProjectPaths.at(run.tracker.root)))
+        run.tracker.set_tags(run.run_id, dvc_data_hashes(run.dataset, paths))
     run.tracker.finish(run.run_id, error)
 
 

@@ -1,0 +1,103 @@
+"""The speed benchmark: its small helpers on hand-made inputs, and the --quick profile run for real."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:  # benchmarks/ is a top-level package beside src/, not installed
+    sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks import speed  # noqa: E402
+
+PREPARED_FILES = (
+    REPO_ROOT / "data" / "prepared" / "imdb" / "arrays.npz",
+    REPO_ROOT / "data" / "prepared" / "imdb" / "texts.parquet",
+    REPO_ROOT / "data" / "prepared" / "cet" / "windows.npz",
+    REPO_ROOT / "data" / "prepared" / "cet" / "manifest.json",
+)
+
+
+def test_post_padded_lengths_counts_real_tokens_and_rejects_other_padding() -> None:
+    x = np.array([[5, 3, 0, 0], [7, 1, 2, 9], [4, 0, 0, 0]], dtype=np.int32)
+    assert speed.post_padded_lengths(x).tolist() == [2, 4, 1]
+    with pytest.raises(ValueError, match="post-padded"):
+        speed.post_padded_lengths(np.array([[0, 0, 5, 3]], dtype=np.int32))
+
+
+def test_bucket_counts_follow_bucket_by_sequence_length_boundaries() -> None:
+    boundaries = speed.bucket_boundaries(pad_to_boundary=False)
+    assert boundaries[0] == 26 and boundaries[-1] == speed.IMDB_MAX_LEN + 1
+    counts = speed._bucket_counts(np.array([1, 25, 26, 200]), boundaries)
+    assert counts[0] == 2 and counts[1] == 1 and counts[len(boundaries) - 1] == 1
+    assert counts.sum() == 4 and counts[len(boundaries)] == 0
+
+
+def test_scaling_calls_linear_growth_linear() -> None:
+    linear = speed._scaling([1000, 2000, 4000], [1.0, 2.0, 4.0])
+    assert linear["verdict"] == "about linear"
+    assert linear["slope_per_1000"] == pytest.approx(1.0)
+    assert speed._scaling([1000, 2000, 4000], [1.0, 1.1, 1.2])["verdict"].startswith("sublinear")
+    assert speed._scaling([1000, 2000, 4000], [1.0, 4.0, 16.0])["verdict"].startswith("superlinear")
+
+
+def test_lever_config_lists_only_what_differs_from_plain() -> None:
+    assert speed.LeverConfig("plain_b128", builder="plain").levers() == {}
+    assert speed.LeverConfig("x", batch_size=256, bucketing=True).levers() == {
+        "builder": "seqlab",
+        "batch_size": 256,
+        "bucketing": True,
+    }
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> None:
+    missing = [str(path) for path in PREPARED_FILES if not path.exists()]
+    if missing:
+        pytest.skip(f"prepared data missing (run `seqlab prepare imdb` and `seqlab prepare cet`): {missing}")
+    output = tmp_path / "speed.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.speed", "--quick", "--output", str(output)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    results = json.loads(output.read_text(encoding="utf-8"))
+    assert results["mode"] == "quick"
+    assert results["machine"]["tensorflow"] and results["machine"]["logical_cpus"] >= 1
+
+    overhead = results["train_overhead"]
+    assert overhead["train_overhead_ratio"] > 0
+    assert results["train_overhead_ratio"] == overhead["train_overhead_ratio"]
+
+    imdb = results["imdb_bilstm"]
+    assert {"plain_b128", "seqlab_b128", "seqlab_bucketed", "seqlab_jit"} <= set(imdb["timings"])
+    assert all(timing["epoch_seconds"] > 0 for timing in imdb["timings"].values())
+    assert 0.0 <= imdb["accuracy"]["plain_b128"]["validation_accuracy"] <= 1.0
+    assert imdb["best"]["config"] in imdb["timings"]
+
+    growth = results["growth"]
+    for name in ("text_preparation", "series_preparation", "text_training_epoch", "series_training_epoch"):
+        assert len(growth[name]["points"]) == len(growth["factors"]) == 3
+        assert growth[name]["time_seconds"]["verdict"]
+    # Series preparation always runs in its own process: the worker plumbing of the full run is exercised.
+    assert all(point["isolated_process"] for point in growth["series_preparation"]["points"])
+    preparation = results["data_preparation"]
+    assert (
+        preparation["imdb_tokenise_pad"]["reviews"] == 4 * speed.SpeedSettings.quick().text_prep_base_reviews
+    )
+    assert preparation["cet_parse"]["days"] > 90_000
+
+    summary = results["summary"]
+    for key in ("train_overhead_ratio", "imdb_plain_epoch_seconds", "imdb_best_epoch_seconds"):
+        assert summary[key] > 0
