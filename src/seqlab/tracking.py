@@ -101,7 +101,9 @@ class Tracker:
 
         self.root = Path(root).resolve()
         self.uri = uri or tracking_uri(self.root)
-        self.client = MlflowClient(tracking_uri=self.uri)
+        # The registry explicitly in the same store: left unset, MLflow takes it from the process-wide
+        # tracking URI, which another store may have set.
+        self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
 
     # ------------------------------------------------------------------ runs
 
@@ -257,22 +259,39 @@ class Tracker:
         from mlflow.models import Model, infer_signature
 
         signature = infer_signature(input_example, model.predict(input_example, verbose=0))
-        previous = mlflow.get_tracking_uri()
+        with self._process_wide_store(), mlflow.start_run(run_id=run_id):
+            info = Model.log(
+                artifact_path=None,
+                name="model",
+                flavor=_KerasFlavor,
+                model=model,
+                signature=signature,
+                input_example=input_example,
+                pip_requirements=list(pip_requirements),
+            )
+        return str(info.model_uri)
+
+    @contextlib.contextmanager
+    def _process_wide_store(self) -> Iterator[None]:
+        """Point MLflow's process-wide tracking URI at this store for a block, then restore it exactly.
+
+        Model logging and model-version creation resolve ``models:/`` URIs through the process-wide
+        setting, not the client's; leaving our store pinned there would leak into later calls.
+        """
+        import mlflow
+        from mlflow.tracking._tracking_service import utils as tracking_utils
+
+        previous = tracking_utils._tracking_uri  # None when unset
+        previous_environment = os.environ.get(TRACKING_ENV)  # set_tracking_uri also exports it
         mlflow.set_tracking_uri(self.uri)
         try:
-            with mlflow.start_run(run_id=run_id):
-                info = Model.log(
-                    artifact_path=None,
-                    name="model",
-                    flavor=_KerasFlavor,
-                    model=model,
-                    signature=signature,
-                    input_example=input_example,
-                    pip_requirements=list(pip_requirements),
-                )
+            yield
         finally:
-            mlflow.set_tracking_uri(previous)
-        return str(info.model_uri)
+            mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]
+            if previous_environment is None:
+                os.environ.pop(TRACKING_ENV, None)
+            else:
+                os.environ[TRACKING_ENV] = previous_environment
 
     def register(
         self, name: str, model_uri: str, run_id: str, tags: Mapping[str, Any], description: str = ""
@@ -285,13 +304,14 @@ class Tracker:
         except MlflowException:
             self.client.create_registered_model(name, description=description or None)
         model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/") else None
-        version = self.client.create_model_version(
-            name,
-            model_uri,
-            run_id=run_id,
-            tags={key: str(value) for key, value in tags.items()},
-            model_id=model_id,
-        )
+        with self._process_wide_store():
+            version = self.client.create_model_version(
+                name,
+                model_uri,
+                run_id=run_id,
+                tags={key: str(value) for key, value in tags.items()},
+                model_id=model_id,
+            )
         return str(version.version)
 
     def alias_version(self, name: str, alias: str) -> tuple[str, dict[str, str]] | None:

@@ -84,11 +84,11 @@ def test_pull_restores_the_exact_snapshot(project: tuple[Path, dict[str, str]]) 
         path: sha256_file(path) for path in sorted((root / "data" / "raw").glob("*/*")) if path.is_file()
     }
     assert len(expected) == 4, expected
-    _run(["dvc", "push", *TARGETS], root, env)
+    _run(["dvc", "push", "--with-deps", *TARGETS], root, env)
     shutil.rmtree(root / "data" / "raw")
     shutil.rmtree(root / "data" / "prepared")
     shutil.rmtree(root / ".dvc" / "cache")
-    _run(["dvc", "pull", *TARGETS], root, env)
+    _run(["dvc", "pull", "--with-deps", *TARGETS], root, env)
     restored = {
         path: sha256_file(path) for path in sorted((root / "data" / "raw").glob("*/*")) if path.is_file()
     }

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,23 @@ def test_history_and_params_are_flattened_and_stepped(
     points = tracker.client.get_metric_history(run_id, "epoch/val_loss")
     assert [(point.step, point.value) for point in points] == [(1, 0.5), (2, 0.3), (3, 0.4)]
     assert tracker.client.get_run(run_id).data.params == {"training.epochs": "3", "units": "null"}
+
+
+def test_model_logging_leaves_no_process_wide_store_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keras
+    import mlflow
+    import numpy as np
+
+    monkeypatch.delenv(tracking.TRACKING_ENV, raising=False)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    example = np.zeros((2, 3), dtype="float32")
+    for store in ("a", "b"):  # the second store must not find the first one's settings
+        tracker = tracking.Tracker(tmp_path / store)
+        run_id = tracker.start_run(tracker.experiment("seqlab-test"), "v", "variant")
+        uri = tracker.log_keras_model(run_id, model, example, ["keras"])
+        assert tracker.register("seqlab-test", uri, run_id, tags={}) == "1"
+        assert tracker.client.get_run(run_id).info.status == "FINISHED"
+        assert tracking.TRACKING_ENV not in os.environ
+        assert mlflow.get_tracking_uri() != tracker.uri  # MLflow's own default again, not our store
