@@ -19,7 +19,7 @@ ifeq ($(origin SEQLAB_DATA_MIRROR), undefined)
   endif
 endif
 
-.PHONY: help setup run smoke data ui schedule test test-fast lint format typecheck lock clean
+.PHONY: help setup run smoke data ui schedule bench test test-fast lint format typecheck lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ ui: setup  ## open the MLflow UI on the project's store (mlflow.db)
 schedule: setup  ## serve the pipeline on the cron of params.yaml (pipeline.schedule) until stopped
 	seqlab schedule
 
+bench: setup  ## quality, pipeline and speed benchmarks → BENCHMARKS.md, benchmarks/results.json (about an hour)
+	python -m benchmarks.run
+
 test: setup lint typecheck  ## ruff, mypy, then the whole test suite
 	python -m pytest -q
 
@@ -55,12 +58,12 @@ test-fast: setup  ## unit tests only
 	python -m pytest -q tests/unit
 
 lint: setup  ## ruff lint and format check
-	ruff check src tests flows
-	ruff format --check src tests flows
+	ruff check src tests flows benchmarks
+	ruff format --check src tests flows benchmarks
 
 format: setup  ## apply ruff's formatting and safe fixes
-	ruff check --fix src tests flows
-	ruff format src tests flows
+	ruff check --fix src tests flows benchmarks
+	ruff format src tests flows benchmarks
 
 typecheck: setup  ## mypy on src
 	mypy src/seqlab

@@ -1,0 +1,1 @@
+"""Benchmarks of seqlab: speed (``benchmarks.speed``) and, later, model quality."""
