@@ -58,6 +58,8 @@ def make_workspace(destination: Path) -> Path:
         check=True,
     ).stdout.decode()
     for name in filter(None, listed.split("\0")):
+        if name == "dvc.lock":  # this checkout's own runs, not the project's (DVC refuses an ignored lock)
+            continue
         source = REPO / name
         if source.is_file() and not name.startswith("benchmarks/"):
             (destination / name).parent.mkdir(parents=True, exist_ok=True)

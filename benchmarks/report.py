@@ -126,7 +126,7 @@ def _speed_section(results: dict[str, Any]) -> str:
         "bilstm_best_levers": "levers of that configuration",
         "plain_keras_bilstm_validation_accuracy": "validation accuracy, plain reference",
         "bilstm_validation_accuracy": "validation accuracy, fastest configuration",
-        "make_run_seconds": "`seqlab run --dataset all` (make run after setup), wall time (s)",
+        "make_run_seconds": "the pipeline from a fresh copy (command below), wall time (s)",
         "make_run_peak_rss_mb": "its peak resident memory (MB)",
         "noop_rerun_seconds": "rerun, nothing changed: flow time after process start (s; target < 10)",
         "noop_rerun_seconds_with_process_start": "the same rerun, with process and server start (s)",
