@@ -222,8 +222,45 @@ def document(results: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def write(results: dict[str, Any], results_path: Path, document_path: Path) -> None:
-    """Write results.json (the issue's schema plus details) and the Markdown report, atomically."""
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+
+
+def readme_block(results: dict[str, Any]) -> str:
+    """The README's headline: the quality table and the speed headline, from the same run."""
+    speed = speed_headline(results)
+    lines = [
+        README_START,
+        f"Measured by `make bench` ({results.get('started_at')}); details in [BENCHMARKS.md](BENCHMARKS.md).",
+        "",
+        headline_table(results),
+        "",
+        f"Training overhead vs plain Keras: {speed.get('train_overhead_ratio')}; IMDB BiLSTM epoch: "
+        f"{speed.get('plain_keras_bilstm_epoch_seconds')} s plain → {speed.get('bilstm_epoch_seconds')} s; "
+        f"no-op rerun: {speed.get('noop_rerun_seconds')} s after process start.",
+        README_END,
+    ]
+    return "\n".join(lines)
+
+
+def update_readme(results: dict[str, Any], readme: Path) -> bool:
+    """Replace the README's block between the bench markers; False when the markers are absent."""
+    if not readme.exists():
+        return False
+    text = readme.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        return False
+    before, rest = text.split(README_START, 1)
+    _, after = rest.split(README_END, 1)
+    with atomic_open(readme) as handle:
+        handle.write(before + readme_block(results) + after)
+    return True
+
+
+def write(
+    results: dict[str, Any], results_path: Path, document_path: Path, readme: Path | None = None
+) -> None:
+    """Write results.json (the issue's schema plus details), the report and the README headline."""
     payload = {
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **{key: value for key, value in results.items() if key != "quality"},
@@ -239,3 +276,5 @@ def write(results: dict[str, Any], results_path: Path, document_path: Path) -> N
     write_json(results_path, payload)
     with atomic_open(document_path) as handle:
         handle.write(document(results))
+    if readme is not None:
+        update_readme(results, readme)

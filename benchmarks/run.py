@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         results["speed_details"] = speed.run_speed_benchmark(settings)
 
     results["total_seconds"] = round(time.perf_counter() - started, 1)
-    report.write(results, results_path, document_path)
+    report.write(results, results_path, document_path, None if arguments.quick else REPO / "README.md")
     print(json.dumps({"results": str(results_path), "document": str(document_path)}), flush=True)
     return 0
 
