@@ -215,3 +215,31 @@ def test_console_script_is_installed() -> None:
     assert result.returncode == 0, result.stderr
     for command in ("fetch", "prepare", "describe"):
         assert command in result.stdout
+
+
+def test_a_failing_stage_leaves_a_failed_pipeline_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `dvc repro` sees when a stage raises: exit status 1 and a FAILED run naming the step."""
+    from mlflow.tracking import MlflowClient
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    assert seqlab(tmp_path, "stage", "evaluate", "--dataset", "giss") == 1  # nothing to evaluate yet
+    client = MlflowClient(store)
+    experiment = client.get_experiment_by_name("seqlab-giss")
+    (failed,) = client.search_runs([experiment.experiment_id])
+    assert failed.info.status == "FAILED"
+    assert failed.data.tags["seqlab.kind"] == "pipeline"
+    assert failed.data.tags["seqlab.failed_step"] == "evaluate"
+    assert failed.data.tags["seqlab.entry_point"] == "dvc"
+    assert "not found" in failed.data.tags["seqlab.error"]
+
+
+def test_ui_prints_the_store_it_would_serve(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert run(["--root", str(tmp_path), "ui", "--port", "5123", "--print-command"]) == 0
+    printed = capsys.readouterr().out
+    assert "mlflow ui --backend-store-uri" in printed and "--port 5123" in printed
