@@ -209,6 +209,9 @@ def document(results: dict[str, Any]) -> str:
             "`benchmarks/results.json` under `speed_details`.",
             "",
         ]
+    notes = Path(__file__).with_name("notes.md")
+    if notes.exists():
+        parts += [notes.read_text(encoding="utf-8").strip(), ""]
     parts += [
         "## Reproduce",
         "",
