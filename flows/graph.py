@@ -131,6 +131,16 @@ def stage_key(root: str | Path, name: str, params: Params, extra: str = "") -> s
     return digest.hexdigest()
 
 
+def lock_entries_sha256(root: str | Path, names: list[str]) -> str:
+    """Hash of what dvc.lock records for these stages (``absent`` without a lock)."""
+    lock = Path(root) / "dvc.lock"
+    if not lock.exists():
+        return "absent"
+    stages = (yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("stages") or {}
+    entries = {name: stages.get(name) for name in names}
+    return hashlib.sha256(json.dumps(entries, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def commit(root: str | Path, names: list[str]) -> None:
     """Record the stages' current deps, params and outs in dvc.lock (``dvc commit --force``).
 
