@@ -6,8 +6,8 @@ few hundred items (about 40 s; the numbers then only prove the code paths work).
 
 What is measured, side by side in one run:
 
-1. ``train_overhead``: throughput of ``seqlab.training.fit_model`` (its callbacks: BackupAndRestore,
-   CSVLogger, ModelCheckpoint, EarlyStopping with restored weights, TerminateOnNaN) against a plain
+1. ``train_overhead``: throughput of ``seqlab.training.fit_model`` (CSVLogger, EarlyStopping,
+   TerminateOnNaN, in-memory best weights and a time-based resumable backup) against a plain
    ``model.fit`` with the same validation data, on the same freshly built CET GRU model, arrays, batch size
    and epochs. Runs alternate (plain, seqlab, plain, seqlab, ...); the ratio is of the medians.
 2. ``imdb_bilstm``: one epoch of Embedding(20000, 64) + Bidirectional(LSTM(64)) + Dense(1) over the 25k

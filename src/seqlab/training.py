@@ -7,7 +7,11 @@ the function returns plain data (per-epoch history, best epoch).
 from __future__ import annotations
 
 import csv
+import json
 import math
+import os
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +59,112 @@ def _direction(monitor: str) -> str:
     return "max" if any(word in name for word in ("acc", "auc", "precision", "recall")) else "min"
 
 
+def _truncate_history(csv_path: Path, last_epoch: int) -> None:
+    """Drop the CSV rows of epochs after ``last_epoch`` (0-based): a resume runs them again."""
+    if not csv_path.exists():
+        return
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        lines = handle.read().splitlines(keepends=True)
+    if not lines:
+        return
+    kept = [lines[0]] + [line for line in lines[1:] if int(next(csv.reader([line]))[0]) <= last_epoch]
+    if len(kept) < len(lines):
+        with open(csv_path, "w", newline="", encoding="utf-8") as handle:
+            handle.writelines(kept)
+
+
+class _TrainingState:
+    """The resumable state of one ``fit_model`` run, held in memory and written to disk now and then.
+
+    After every epoch it keeps a copy of the model's and the optimizer's variables (the snapshot: a
+    few array copies, cheap next to an epoch) and, when ``monitor`` improved, of the model's weights.
+    The snapshot (with the best weights) goes to ``backup_dir/state.npz`` once ``backup_interval_s``
+    seconds have passed since the last write, and when ``model.fit`` raises (an interrupt, a crash in a
+    callback), so a rerun resumes after the last completed epoch; a killed process loses at most the
+    epochs since the last write.
+    """
+
+    def __init__(self, model: Any, backup_dir: Path, monitor: str, mode: str, backup_interval_s: float):
+        self.model = model
+        self.backup_file = backup_dir / "state.npz"
+        self.monitor = monitor
+        self.mode = mode
+        self.backup_interval_s = backup_interval_s
+        self.best_value: float | None = None
+        self.best_epoch = -1
+        self.best_weights: list[np.ndarray] | None = None
+        self.epoch = -1  # the last completed 0-based epoch, the one the snapshot belongs to
+        self.snapshot: list[np.ndarray] | None = None
+        self.resumed = False
+        self.written_epoch = -1
+        self.written_at = time.monotonic()
+
+    def _variables(self) -> list[Any]:
+        optimizer = self.model.optimizer
+        return [*self.model.weights, *(optimizer.variables if optimizer is not None else [])]
+
+    def load(self) -> None:
+        """Read the backup; ``restore`` puts it into the model once ``model.fit`` has built it."""
+        with np.load(self.backup_file) as archive:
+            meta = json.loads(str(archive["meta"]))
+            self.snapshot = [archive[f"state_{index}"] for index in range(meta["state"])]
+            if meta["best"]:
+                self.best_weights = [archive[f"best_{index}"] for index in range(meta["best"])]
+        self.epoch = self.written_epoch = int(meta["epoch"])
+        self.best_epoch = int(meta["best_epoch"])
+        self.best_value = meta["best_value"]
+        self.resumed = True
+
+    def restore(self, logs: Any = None) -> None:
+        """``on_train_begin``: on a resume, set the model's and optimizer's variables from the backup."""
+        self.written_at = time.monotonic()
+        if not self.resumed or self.snapshot is None:
+            return
+        optimizer = self.model.optimizer
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        variables = self._variables()
+        if [tuple(variable.shape) for variable in variables] != [value.shape for value in self.snapshot]:
+            raise ValueError(f"the backup {self.backup_file} does not fit this model and optimizer")
+        for variable, value in zip(variables, self.snapshot, strict=True):
+            variable.assign(value)
+
+    def end_epoch(self, epoch: int, logs: Any = None) -> None:
+        """``on_epoch_end``: track the best epoch, take the snapshot, write it when it is time."""
+        value = (logs or {}).get(self.monitor)
+        if value is not None and math.isfinite(value):
+            best = self.best_value
+            if best is None or (value < best if self.mode == "min" else value > best):
+                self.best_value, self.best_epoch = float(value), epoch
+                self.best_weights = self.model.get_weights()
+        self.epoch = epoch
+        self.snapshot = [variable.numpy() for variable in self._variables()]
+        if time.monotonic() - self.written_at >= self.backup_interval_s:
+            self.write()
+
+    def write(self) -> None:
+        """Write the snapshot and the best weights (atomically) unless that epoch is on disk already."""
+        if self.snapshot is None or self.epoch <= self.written_epoch:
+            return
+        best = self.best_weights or []
+        meta = {
+            "epoch": self.epoch,
+            "best_epoch": self.best_epoch,
+            "best_value": self.best_value,
+            "state": len(self.snapshot),
+            "best": len(best),
+        }
+        arrays: dict[str, Any] = {f"state_{index}": value for index, value in enumerate(self.snapshot)}
+        arrays.update({f"best_{index}": value for index, value in enumerate(best)})
+        self.backup_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.backup_file.with_name(f".{self.backup_file.name}.partial")
+        with open(partial, "wb") as handle:
+            np.savez(handle, meta=np.array(json.dumps(meta)), **arrays)
+        os.replace(partial, self.backup_file)
+        self.written_epoch = self.epoch
+        self.written_at = time.monotonic()
+
+
 def fit_model(
     model: Any,
     x_train: np.ndarray,
@@ -69,14 +179,21 @@ def fit_model(
     monitor: str = "val_loss",
     callbacks: list[Any] | None = None,
     verbose: int = 0,
+    backup_interval_s: float = 10.0,
 ) -> FitResult:
-    """Fit with EarlyStopping(restore_best_weights), TerminateOnNaN and BackupAndRestore.
+    """Fit with EarlyStopping, TerminateOnNaN, a resumable backup and the best epoch's weights.
 
-    ``checkpoint_dir`` holds the backup an interrupted fit resumes from, the CSV history
-    (appended across resumes) and the best epoch's weights; a finished fit removes the backup but
-    keeps the history. The model ends with the weights of ``best_epoch`` counted over the whole
-    history, also when the best epoch came before an interruption (EarlyStopping alone only
-    remembers the epochs of the current ``model.fit`` call). Patience restarts on a resume.
+    ``checkpoint_dir`` holds the backup an interrupted fit resumes from (``backup/``), the CSV history
+    (appended across resumes) and, once the fit is done, the best epoch's weights
+    (``best.weights.h5``); a finished fit removes the backup but keeps the history. The backup (model
+    and optimizer state after an epoch, plus the best weights so far) is written at the end of an
+    epoch when ``backup_interval_s`` seconds have passed since the last one (0: after every epoch),
+    and whenever ``model.fit`` raises. A resume therefore starts after the last completed epoch after
+    an exception, and loses at most about ``backup_interval_s`` seconds of training (plus the epoch
+    in progress) after a hard kill; the history rows of epochs after the backup are dropped, as
+    those epochs run again. The best weights are kept in memory between writes, so the per-epoch cost
+    is a few array copies. The model ends with the weights of ``best_epoch`` counted over the whole
+    history, also when the best epoch came before an interruption. Patience restarts on a resume.
     """
     import keras
 
@@ -85,49 +202,51 @@ def fit_model(
     history_csv = checkpoint_dir / "history.csv"
     backup_dir = checkpoint_dir / "backup"
     best_weights = checkpoint_dir / "best.weights.h5"
-    if not backup_dir.exists():
-        history_csv.unlink(missing_ok=True)  # a fresh fit, not a resume
-        best_weights.unlink(missing_ok=True)
     mode = _direction(monitor)
-    earlier = [value for value in _read_history(history_csv).get(monitor, []) if math.isfinite(value)]
-    early_stopping = keras.callbacks.EarlyStopping(
-        monitor=monitor, patience=patience, restore_best_weights=True, mode=mode
-    )
-    keep_best = keras.callbacks.ModelCheckpoint(
-        str(best_weights),
-        monitor=monitor,
-        mode=mode,
-        save_best_only=True,
-        save_weights_only=True,
-        initial_value_threshold=(min(earlier) if mode == "min" else max(earlier)) if earlier else None,
-    )
-    terminate = keras.callbacks.TerminateOnNaN()
-    model.fit(
-        x_train,
-        y_train,
-        validation_data=(x_validation, y_validation),
-        epochs=epochs,
-        batch_size=batch_size,
-        shuffle=True,
-        verbose=verbose,
-        callbacks=[
-            keras.callbacks.BackupAndRestore(str(backup_dir)),
-            keras.callbacks.CSVLogger(str(history_csv), append=True),
-            keep_best,
-            early_stopping,
-            terminate,
-            *(callbacks or []),
-        ],
-    )
+    state = _TrainingState(model, backup_dir, monitor, mode, backup_interval_s)
+    if state.backup_file.exists():
+        state.load()
+        _truncate_history(history_csv, state.epoch)
+    else:  # a fresh fit, not a resume
+        shutil.rmtree(backup_dir, ignore_errors=True)
+        history_csv.unlink(missing_ok=True)
+        best_weights.unlink(missing_ok=True)
+    early_stopping = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, mode=mode)
+    try:
+        model.fit(
+            x_train,
+            y_train,
+            validation_data=(x_validation, y_validation),
+            epochs=epochs,
+            initial_epoch=state.epoch + 1,
+            batch_size=batch_size,
+            shuffle=True,
+            verbose=verbose,
+            callbacks=[
+                keras.callbacks.CSVLogger(str(history_csv), append=True),
+                keras.callbacks.LambdaCallback(on_train_begin=state.restore, on_epoch_end=state.end_epoch),
+                early_stopping,
+                keras.callbacks.TerminateOnNaN(),
+                *(callbacks or []),
+            ],
+        )
+    except BaseException as error:
+        try:  # keep the last completed epoch, so that a rerun resumes there
+            state.write()
+        except Exception as failure:
+            error.add_note(f"fit_model could not write its backup: {failure!r}")
+        raise
+    if state.best_weights is not None:
+        model.set_weights(state.best_weights)
+        model.save_weights(str(best_weights))
+    shutil.rmtree(backup_dir, ignore_errors=True)
     history = _read_history(history_csv)
     monitored = history.get(monitor, [])
     finite = [(value, index) for index, value in enumerate(monitored) if math.isfinite(value)]
     if not finite:
         raise RuntimeError(f"training produced no finite {monitor}; history: {history}")
-    # Earliest epoch among ties, as the callbacks only count a strict improvement.
+    # Earliest epoch among ties, as only a strict improvement counts as a new best.
     best_value, best_index = min(finite, key=lambda item: (item[0] if mode == "min" else -item[0], item[1]))
-    if best_weights.exists():
-        model.load_weights(str(best_weights))
     return FitResult(
         history=history,
         best_epoch=best_index + 1,

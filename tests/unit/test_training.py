@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +184,90 @@ def test_variant_arguments_overrides_only_the_dropouts() -> None:
     assert variant_arguments({"family": "conv1d"}, 0.2, 0.3) == variant_arguments(
         {"family": "conv1d"}, 0.2, 0.0
     )
+
+
+class Pause(keras.callbacks.Callback):
+    """Sleep when a 0-based epoch begins, so a time-based backup falls due at the end of that epoch."""
+
+    def __init__(self, epoch: int, seconds: float) -> None:
+        super().__init__()
+        self.epoch = epoch
+        self.seconds = seconds
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        if epoch == self.epoch:
+            time.sleep(self.seconds)
+
+
+class Kill(keras.callbacks.Callback):
+    """Copy ``checkpoint_dir`` as a killed process would leave it at the end of a 0-based epoch, then stop.
+
+    A kill writes nothing more, so the copy (not the directory the interrupted fit leaves) is what a
+    rerun resumes from.
+    """
+
+    def __init__(self, epoch: int, checkpoint_dir: Path, image: Path) -> None:
+        super().__init__()
+        self.epoch = epoch
+        self.checkpoint_dir = checkpoint_dir
+        self.image = image
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        if epoch == self.epoch:
+            shutil.copytree(self.checkpoint_dir, self.image)
+            raise Interrupted(f"killed after epoch {epoch}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("interval", "pause_epoch", "resumed_epochs"),
+    [
+        (0.0, None, [4, 5]),  # a backup after every epoch: nothing is lost
+        (1.5, 1, [2, 3, 4, 5]),  # the backup of epoch 1 is the last one before the kill after epoch 3
+    ],
+)
+def test_killed_fit_resumes_from_the_last_timed_backup_and_keeps_the_best_epoch(
+    tmp_path: Path, interval: float, pause_epoch: int | None, resumed_epochs: list[int]
+) -> None:
+    run, image = tmp_path / "run", tmp_path / "image"
+    pause = [] if pause_epoch is None else [Pause(pause_epoch, interval + 0.1)]
+    with pytest.raises(Interrupted):
+        fit(model(), run, epochs=6, backup_interval_s=interval, callbacks=[*pause, Kill(3, run, image)])
+    assert (image / "backup").is_dir() and not (image / "best.weights.h5").exists()
+    assert csv_epochs(image) == [0, 1, 2, 3]  # the CSV log is written as it goes
+
+    net, counter = model(), CountEpochs()
+    spoil = Spoil(start=resumed_epochs[0])  # every resumed epoch is worse than the ones before
+    result = fit(net, image, epochs=6, backup_interval_s=interval, callbacks=[counter, spoil])
+    assert counter.epochs == resumed_epochs
+    assert csv_epochs(image) == [0, 1, 2, 3, 4, 5]  # epochs after the backup ran again, logged once
+    assert result.epochs_run == 6 and not (image / "backup").exists()
+    # The best epoch is the last one in the backup: its weights come from before the kill.
+    assert result.best_epoch == int(np.argmin(result.history["val_loss"])) + 1 == resumed_epochs[0]
+    assert validation_loss(net) == pytest.approx(result.history["val_loss"][resumed_epochs[0] - 1], abs=1e-6)
+
+
+class DiskWatch(keras.callbacks.Callback):
+    """Record, at the end of every epoch, which of fit_model's files exist in ``checkpoint_dir``."""
+
+    def __init__(self, checkpoint_dir: Path) -> None:
+        super().__init__()
+        self.checkpoint_dir = checkpoint_dir
+        self.seen: list[list[str]] = []
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self.seen.append(sorted(path.name for path in self.checkpoint_dir.iterdir()))
+
+
+def test_short_fit_writes_only_the_log_while_training_and_the_best_weights_at_the_end(tmp_path: Path) -> None:
+    watch = DiskWatch(tmp_path)
+    net = model()
+    result = fit(net, tmp_path, epochs=6, callbacks=[watch, Spoil(start=3)])  # default backup interval
+    assert watch.seen == [["history.csv"]] * 6  # no backup or weights file per epoch
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["best.weights.h5", "history.csv"]
+    assert result.best_epoch == 3
+    stored = model(seed=9)  # other initial weights
+    stored.optimizer.build(stored.trainable_variables)  # the file holds the optimizer's state too
+    stored.load_weights(str(tmp_path / "best.weights.h5"))
+    assert validation_loss(stored) == pytest.approx(result.history["val_loss"][2], abs=1e-6)
+    assert validation_loss(net) == pytest.approx(result.history["val_loss"][2], abs=1e-6)
