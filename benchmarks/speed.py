@@ -100,7 +100,7 @@ class SpeedSettings:
     imdb_accuracy_epochs: int = 2
     imdb_batch_sizes: tuple[int, ...] = (128, 256, 512)
     imdb_levers: tuple[str, ...] = ("bucketing", "jit", "gru", "bf16")
-    imdb_reference_twice: bool = True
+    imdb_timing_rounds: int = 3  # every configuration timed once per round, rounds interleaved; medians
     imdb_accuracy_tolerance: float = 0.015
     imdb_max_accuracy_runs: int = 3
     imdb_min_gain: float = 0.03
@@ -135,7 +135,7 @@ class SpeedSettings:
             imdb_accuracy_epochs=1,
             imdb_batch_sizes=(128,),
             imdb_levers=("bucketing", "jit"),
-            imdb_reference_twice=False,
+            imdb_timing_rounds=1,
             imdb_max_accuracy_runs=2,
             thread_settings=(),
             thread_reviews=256,
@@ -846,6 +846,21 @@ def _warm_up_fit(model: Any, config: LeverConfig, x: np.ndarray, y: np.ndarray, 
     return elapsed.seconds
 
 
+def _median_timing(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Combine one configuration's per-round timings: the median epoch, and every round kept."""
+    seconds = [timing["epoch_seconds"] for timing in rounds]
+    median = statistics.median(seconds)
+    return {
+        **rounds[0],
+        "epoch_seconds": _round(median),
+        "reviews_per_second": _round(rounds[0]["reviews"] / median, 1),
+        "round_epoch_seconds": seconds,
+        "contended": any(timing["contended"] for timing in rounds),
+        "foreign_cpu_share": max(timing["foreign_cpu_share"] for timing in rounds),
+        "attempts": [attempt for timing in rounds for attempt in timing["attempts"]],
+    }
+
+
 def _time_config(
     config: LeverConfig, x: np.ndarray, y: np.ndarray, seed: int, retries: int = 1
 ) -> dict[str, Any]:
@@ -940,21 +955,29 @@ def measure_imdb_levers(settings: SpeedSettings) -> dict[str, Any]:
     singles += [LeverConfig(f"seqlab_b{size}", batch_size=size) for size in sizes]
     singles += [LEVERS[lever] for lever in settings.imdb_levers]
     configs = {config.name: config for config in singles}
-    timings: dict[str, dict[str, Any]] = {}
-    for config in configs.values():
-        timings[config.name] = _time_config(config, x_all, y_all, settings.seed)
+    # Interleaved rounds: every configuration once per round, so a change in the CPU the machine gets
+    # (a shared host) spreads over all of them instead of landing on whichever ran at that moment.
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
+    for _ in range(max(1, settings.imdb_timing_rounds)):
+        for config in configs.values():
+            rounds[config.name].append(_time_config(config, x_all, y_all, settings.seed))
+    timings = {name: _median_timing(runs) for name, runs in rounds.items()}
 
     combined = _combined_config(timings, settings)
     same_as = next(
         (name for name, config in configs.items() if replace(config, name=combined.name) == combined), None
     )
     if same_as is None:
+        # The combination against the reference, interleaved again, as many rounds.
         configs[combined.name] = combined
-        timings[combined.name] = _time_config(combined, x_all, y_all, settings.seed)
-    plain_runs = [timings["plain_b128"]["epoch_seconds"]]
-    if settings.imdb_reference_twice:  # the reference again at the end: how much the machine drifted
-        plain_runs.append(_time_config(configs["plain_b128"], x_all, y_all, settings.seed)["epoch_seconds"])
-    reference_seconds = statistics.fmean(plain_runs)
+        rounds[combined.name] = []
+        for _ in range(max(1, settings.imdb_timing_rounds)):
+            rounds[combined.name].append(_time_config(combined, x_all, y_all, settings.seed))
+            rounds["plain_b128"].append(_time_config(configs["plain_b128"], x_all, y_all, settings.seed))
+        timings[combined.name] = _median_timing(rounds[combined.name])
+        timings["plain_b128"] = _median_timing(rounds["plain_b128"])
+    plain_runs = timings["plain_b128"]["round_epoch_seconds"]
+    reference_seconds = statistics.median(plain_runs)
     for timing in timings.values():
         timing["speedup_vs_plain"] = _round(reference_seconds / timing["epoch_seconds"])
 
