@@ -27,6 +27,10 @@ from seqlab.paths import ProjectPaths
 Log = Callable[[str], None]
 STAGES: tuple[str, ...] = ("baselines", "tune", "train", "evaluate")
 CallbackFactory = Callable[[str], list[Any]]
+# Series model inputs carry the calendar features of the target for this many harmonics; a model uses the
+# first ``calendar_harmonics`` of them (a hyperparameter, 0 = none).
+CALENDAR_HARMONICS_MAX = 4
+SEASON_KINDS: dict[str, str] = {"giss": "monthly", "cet": "daily"}  # any other series: "periodic"
 
 
 def results_dir(paths: ProjectPaths, dataset: str, stage: str) -> Path:
@@ -50,6 +54,39 @@ class SeriesData:
     arrays: dict[str, np.ndarray]
     manifest: dict[str, Any]
     dates: list[str] | None
+    dataset: str = "synthetic"
+
+    @property
+    def season_kind(self) -> str:
+        """How seasons are read: "monthly" or "daily" from the dates, else "periodic" from the index."""
+        return SEASON_KINDS.get(self.dataset, "periodic")
+
+    @property
+    def season_count(self) -> int:
+        """Number of distinct season keys: 12 months, 365 days, or the params' period."""
+        kind = self.season_kind
+        return 12 if kind == "monthly" else 365 if kind == "daily" else int(self.manifest["params"]["period"])
+
+    def season_keys(self) -> np.ndarray:
+        """Season key of every position of the series (see :func:`seqlab.baselines.season_keys`)."""
+        from seqlab.baselines import season_keys
+
+        size = int(self.arrays["values"].size)
+        return season_keys(self.season_kind, self.dates, size, self.season_count)
+
+    def inputs(self, split: str) -> np.ndarray:
+        """Model inputs of a split: the prepared windows, then the calendar features of each target.
+
+        The calendar columns (``2 * CALENDAR_HARMONICS_MAX``) describe the date of the first target of the
+        row; :func:`model_inputs` keeps as many as a model's ``calendar_harmonics`` asks for.
+        """
+        from seqlab.prep.series import calendar_features
+
+        first_target = self.arrays[f"{split}_target_index"][:, 0]
+        calendar = calendar_features(
+            self.season_keys()[first_target], self.season_count, CALENDAR_HARMONICS_MAX
+        )
+        return np.concatenate([self.arrays[f"x_{split}"], calendar], axis=1).astype("float32")
 
     @property
     def mean(self) -> float:
@@ -70,7 +107,7 @@ def load_series_data(dataset: str, paths: ProjectPaths) -> SeriesData:
         arrays = {name: archive[name] for name in archive.files}
     dates_file = folder / "dates.txt"
     dates = dates_file.read_text(encoding="utf-8").split() if dates_file.exists() else None
-    return SeriesData(arrays=arrays, manifest=manifest, dates=dates)
+    return SeriesData(arrays=arrays, manifest=manifest, dates=dates, dataset=dataset)
 
 
 @dataclass
@@ -91,10 +128,25 @@ def load_text_data(paths: ProjectPaths) -> TextData:
     return TextData(arrays=arrays, manifest=manifest, texts=pd.read_parquet(folder / "texts.parquet"))
 
 
-def _slice_window(array: np.ndarray, values: dict[str, Any]) -> np.ndarray:
-    """Use the last ``window_size`` steps of each prepared window (window size as a hyperparameter)."""
+def model_inputs(array: np.ndarray, values: dict[str, Any] | None) -> np.ndarray:
+    """Select what a series model of hyperparameters ``values`` reads from :meth:`SeriesData.inputs` rows.
+
+    The last ``window_size`` steps of the prepared window (window size as a hyperparameter), then the
+    first ``calendar_harmonics`` harmonics' calendar features. ``values=None`` (text) passes through.
+    """
+    if values is None:
+        return array
+    prepared = array.shape[1] - 2 * CALENDAR_HARMONICS_MAX
+    window = array[:, :prepared]
     size = values.get("window_size")
-    return array if size is None else array[:, -int(size) :]
+    if size is not None:
+        window = window[:, -int(size) :]
+    harmonics = int(values.get("calendar_harmonics", 0) or 0)
+    if harmonics > CALENDAR_HARMONICS_MAX:
+        raise ValueError(f"calendar_harmonics: at most {CALENDAR_HARMONICS_MAX}, got {harmonics}")
+    if not harmonics:
+        return np.ascontiguousarray(window)
+    return np.concatenate([window, array[:, prepared : prepared + 2 * harmonics]], axis=1)
 
 
 # --------------------------------------------------------------------------- baselines
@@ -123,8 +175,9 @@ def stage_baselines(dataset: str, params: Params, paths: ProjectPaths, log: Log 
         data_series = load_series_data(dataset, paths)
         values = data_series.arrays["values"]
         target_index = data_series.arrays["test_target_index"]
-        kind = {"giss": "monthly", "cet": "daily"}.get(dataset, "periodic")
-        season_of = baselines.season_keys(kind, data_series.dates, values.size, window.period)
+        season_of = baselines.season_keys(
+            data_series.season_kind, data_series.dates, values.size, window.period
+        )
         forecasts = baselines.series_baselines(
             values, target_index, window.split_index, season_of, window.period, window.ar_order
         )
@@ -192,8 +245,10 @@ def _builder_and_data(
         return _text_builder(params.imdb, vocab_size), arrays
     series = load_series_data(dataset, paths)
     arrays = {
-        key: series.arrays[key].astype("float32")
-        for key in ("x_train", "y_train", "x_validation", "y_validation")
+        "x_train": series.inputs("train"),
+        "y_train": series.arrays["y_train"].astype("float32"),
+        "x_validation": series.inputs("validation"),
+        "y_validation": series.arrays["y_validation"].astype("float32"),
     }
     return _series_builder(dataset, params.series(dataset)), arrays
 
@@ -223,7 +278,7 @@ def stage_tune(
         arrays["y_validation"],
         directory=out / "tuner",
         project_name=f"{dataset}-{fingerprint}",
-        input_slicer=None if dataset == "imdb" else _slice_window,
+        input_slicer=None if dataset == "imdb" else model_inputs,
         callbacks=callbacks,
     )
     payload = result.as_dict()
@@ -255,7 +310,7 @@ def stage_train(
         raise ValueError(f"{dataset}: the tuning stage recorded no completed trial to train")
     best_hyperparameters = dict(trials["best"]["hyperparameters"])
     build, arrays = _builder_and_data(dataset, params, paths)
-    slice_values = {} if dataset == "imdb" else best_hyperparameters
+    slice_values = None if dataset == "imdb" else best_hyperparameters
     out = results_dir(paths, dataset, "train")
     summary: dict[str, Any] = {"best_hyperparameters": best_hyperparameters, "variants": {}}
     trained: dict[str, str] = {}  # builder arguments → the variant that already trained them
@@ -278,9 +333,9 @@ def stage_train(
         model = build(**{**arguments, "seed": settings.seed})
         result = training.fit_model(
             model,
-            _slice_window(arrays["x_train"], slice_values),
+            model_inputs(arrays["x_train"], slice_values),
             arrays["y_train"],
-            _slice_window(arrays["x_validation"], slice_values),
+            model_inputs(arrays["x_validation"], slice_values),
             arrays["y_validation"],
             epochs=settings.epochs,
             batch_size=settings.batch_size,
@@ -346,7 +401,7 @@ def stage_evaluate(dataset: str, params: Params, paths: ProjectPaths, log: Log =
             predictions[name] = probabilities
         else:
             series = load_series_data(dataset, paths)
-            x_test = _slice_window(series.arrays["x_test"].astype("float32"), record["hyperparameters"])
+            x_test = model_inputs(series.inputs("test"), record["hyperparameters"])
             forecast = model.predict(x_test, batch_size=1024, verbose=0)
             metrics = evaluation.regression_metrics(
                 series.arrays["y_test"], forecast, series.mean, series.std, normalized_inputs=True
@@ -484,7 +539,7 @@ def score_model(
         probabilities = model.predict(data.arrays["x_test"], batch_size=512, verbose=0).reshape(-1)
         return evaluation.classification_metrics(data.arrays["y_test"], probabilities)
     series = load_series_data(dataset, paths)
-    x_test = _slice_window(series.arrays["x_test"].astype("float32"), hyperparameters)
+    x_test = model_inputs(series.inputs("test"), hyperparameters)
     forecast = model.predict(x_test, batch_size=1024, verbose=0)
     return evaluation.regression_metrics(
         series.arrays["y_test"], forecast, series.mean, series.std, normalized_inputs=True
@@ -509,14 +564,14 @@ def fit_and_score(
     settings = params.imdb.training if dataset == "imdb" else params.series(dataset).training
     seed = settings.seed if seed is None else seed
     build, arrays = _builder_and_data(dataset, params, paths)
-    slice_values = {} if dataset == "imdb" else hyperparameters
+    slice_values = None if dataset == "imdb" else hyperparameters
     training.set_determinism(seed)
     model = build(**{**hyperparameters, "seed": seed})
     result = training.fit_model(
         model,
-        _slice_window(arrays["x_train"], slice_values),
+        model_inputs(arrays["x_train"], slice_values),
         arrays["y_train"],
-        _slice_window(arrays["x_validation"], slice_values),
+        model_inputs(arrays["x_validation"], slice_values),
         arrays["y_validation"],
         epochs=settings.epochs,
         batch_size=settings.batch_size,

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from seqlab.config import Params
-from seqlab.experiment import load_series_data, load_text_data, results_dir
+from seqlab.experiment import load_series_data, load_text_data, model_inputs, results_dir
 from seqlab.fileio import write_json
 from seqlab.paths import ProjectPaths
 from seqlab.tracking import Tracker
@@ -330,9 +330,7 @@ def record_evaluation(run: PipelineRun, params: Params, paths: ProjectPaths) -> 
 def _input_example(dataset: str, paths: ProjectPaths, hyperparameters: dict[str, Any]) -> Any:
     if dataset == "imdb":
         return load_text_data(paths).arrays["x_test"][:5].astype("int32")
-    x_test = load_series_data(dataset, paths).arrays["x_test"][:5].astype("float32")
-    size = hyperparameters.get("window_size")
-    return x_test if size is None else x_test[:, -int(size) :]
+    return model_inputs(load_series_data(dataset, paths).inputs("test")[:5], hyperparameters)
 
 
 def _pip_requirements() -> list[str]:

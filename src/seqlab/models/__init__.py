@@ -13,8 +13,10 @@ from seqlab.models.builders import (
     count_parameters,
 )
 from seqlab.models.cells import MaskedConv1D, MaskedSequenceReduction, ScratchRNNCell
+from seqlab.models.series_layers import ANCHORS, ColumnSlice, ShiftByAnchor, WindowAnchor
 
 __all__ = [
+    "ANCHORS",
     "CONV_FAMILIES",
     "MERGE_MODES",
     "RECURRENT_CELLS",
@@ -22,9 +24,12 @@ __all__ = [
     "SERIES_FAMILIES",
     "SERIES_LOSSES",
     "TEXT_FAMILIES",
+    "ColumnSlice",
     "MaskedConv1D",
     "MaskedSequenceReduction",
     "ScratchRNNCell",
+    "ShiftByAnchor",
+    "WindowAnchor",
     "build_series_model",
     "build_text_model",
     "count_parameters",

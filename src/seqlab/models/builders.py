@@ -3,8 +3,12 @@
 Both builders share one body per family (``_add_body``); they differ only in the input stem and the head.
 
 Series models take a window [window_size] of normalised floats, reshape it to [window_size, 1] and predict
-``horizon`` values with a linear Dense head. Text models take padded token ids [max_len] (0 = padding), embed
-them with ``mask_zero=True`` and predict P(positive) with a sigmoid head.
+``horizon`` values with a linear Dense head. Two options widen that stem: ``calendar_harmonics`` appends
+the target's calendar features to the input row (its season phase as sines and cosines), and ``anchor``
+makes the forecast relative to the window's last value or mean (``seqlab.models.series_layers``).
+
+Text models take padded token ids [max_len] (0 = padding), embed them with ``mask_zero=True`` and
+predict P(positive) with a sigmoid head.
 
 Families (the same names for both inputs):
 
@@ -43,6 +47,7 @@ from typing import Any
 import keras
 
 from seqlab.models.cells import MaskedConv1D, MaskedSequenceReduction, ScratchRNNCell
+from seqlab.models.series_layers import ANCHORS, ColumnSlice, ShiftByAnchor, WindowAnchor
 
 SERIES_FAMILIES: tuple[str, ...] = (
     "dense",
@@ -239,11 +244,21 @@ def build_series_model(
     conv_layers: int = 1,
     dense_units: int = 0,
     mask_value: float | None = None,
+    calendar_harmonics: int = 0,
+    anchor: str = "none",
     learning_rate: float = 1e-3,
     loss: str = "huber",
     seed: int | None = None,
 ) -> keras.Model:
-    """Build and compile a forecaster from windows [window_size] to the next ``horizon`` values."""
+    """Build and compile a forecaster from windows [window_size] to the next ``horizon`` values.
+
+    ``calendar_harmonics`` K > 0 widens the input to [window_size + 2K]: the window, then the target's
+    calendar features (sine and cosine of K harmonics of its season phase), which pass through their own
+    Dense(units, relu) and join the body's features in a Dense(units, relu) before the head. Calendar
+    features are known in advance, as the climatology baselines use them. ``anchor`` ("last" or "mean")
+    makes the forecast relative to the window's last value or mean: the body sees the window minus the
+    anchor, and the anchor is added to the head's output.
+    """
     body = _Body.validated(
         family,
         SERIES_FAMILIES,
@@ -269,18 +284,37 @@ def build_series_model(
         or not math.isfinite(float(mask_value))
     ):
         raise ValueError(f"mask_value must be None or a finite number, got {mask_value!r}")
+    calendar_harmonics = _positive_int(calendar_harmonics, "calendar_harmonics", minimum=0)
+    anchor = _choice(anchor, "anchor", ANCHORS)
+    if anchor != "none" and mask_value is not None:
+        raise ValueError(f"anchor={anchor!r} cannot be combined with mask_value (a masked step has no level)")
     learning_rate = _learning_rate(learning_rate)
     loss = _choice(loss, "loss", SERIES_LOSSES)
     seed = _seed(seed)
     if seed is not None:
         keras.utils.set_random_seed(seed)
 
-    inputs = keras.Input(shape=(window_size,), name="window")
-    x = keras.layers.Reshape((window_size, 1), name="steps")(inputs)
+    calendar_width = 2 * calendar_harmonics
+    inputs = keras.Input(shape=(window_size + calendar_width,), name="window")
+    window = inputs
+    if calendar_width:
+        window = ColumnSlice(0, window_size, name="window_values")(inputs)
+    level = None
+    if anchor != "none":
+        level = WindowAnchor(anchor, name=f"anchor_{anchor}")(window)
+        window = ShiftByAnchor(-1, name="relative_window")(window, level)
+    x = keras.layers.Reshape((window_size, 1), name="steps")(window)
     if mask_value is not None:
         x = keras.layers.Masking(mask_value=float(mask_value), name="masking")(x)
     x = _add_body(x, body, dense_reduction="flatten", conv_reduction="flatten")
+    if calendar_width:
+        calendar = ColumnSlice(window_size, window_size + calendar_width, name="calendar")(inputs)
+        calendar = keras.layers.Dense(body.units, activation="relu", name="calendar_dense")(calendar)
+        x = keras.layers.Concatenate(name="with_calendar")([x, calendar])
+        x = keras.layers.Dense(body.units, activation="relu", name="calendar_mix")(x)
     outputs = keras.layers.Dense(horizon, name="forecast")(x)
+    if level is not None:
+        outputs = ShiftByAnchor(1, name="from_anchor")(outputs, level)
     model = keras.Model(inputs, outputs, name=f"series_{body.family}")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
@@ -288,6 +322,22 @@ def build_series_model(
         metrics=["mae"],
     )
     return model
+
+
+def _add_text_body(x: Any, body: _Body, pooling: str) -> Any:
+    """Add the shared body; a pooled recurrent stack instead returns every step and reduces the real ones."""
+    if pooling == "last" or body.family not in RECURRENT_FAMILIES:
+        return _add_body(x, body, dense_reduction="average", conv_reduction="max")
+    cell = body.family
+    if body.family == "conv1d_rnn":
+        x = _add_conv_stack(x, body)
+        cell = body.cell
+    for index in range(body.layers):
+        x = _recurrent_layer(body, cell, return_sequences=True, name=f"{cell}_{index + 1}")(x)
+    x = MaskedSequenceReduction(pooling, name=f"{pooling}_steps")(x)
+    if body.dense_units > 0:
+        x = keras.layers.Dense(body.dense_units, activation="relu", name="dense_hidden")(x)
+    return x
 
 
 def build_text_model(

@@ -220,3 +220,23 @@ def make_split_windows(
         horizon=ahead,
         stride=step,
     )
+
+
+def calendar_features(season_keys: np.ndarray, season_count: int, harmonics: int) -> np.ndarray:
+    """Sine and cosine of ``harmonics`` harmonics of each position's season phase, [n, 2 * harmonics].
+
+    ``season_keys`` are integers in ``0..season_count - 1`` (month, day of a non-leap year, or
+    ``t % period``; see :func:`seqlab.baselines.season_keys`). Column ``2(k-1)`` is ``sin(2πk·key/count)``
+    and ``2(k-1) + 1`` its cosine. The features depend on the calendar only, known before the value is
+    observed, so forecasts may use them for the target's own date.
+    """
+    count = _check_int(season_count, "season_count", 1)
+    order = _check_int(harmonics, "harmonics", 0)
+    keys = np.asarray(season_keys)
+    if keys.ndim != 1 or not np.issubdtype(keys.dtype, np.integer):
+        raise ValueError(f"season_keys: expected a 1-D integer array, got {keys.dtype} of shape {keys.shape}")
+    if keys.size and (keys.min() < 0 or keys.max() >= count):
+        raise ValueError(f"season_keys: values must lie in 0..{count - 1}, got {keys.min()}..{keys.max()}")
+    angle = 2 * np.pi * keys.astype(np.float64) / count
+    columns = [function(k * angle) for k in range(1, order + 1) for function in (np.sin, np.cos)]
+    return np.stack(columns, axis=1) if columns else np.zeros((keys.size, 0))

@@ -1,0 +1,137 @@
+"""Series model inputs: calendar features, the anchored/calendar stem of the builder, and input selection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from seqlab.experiment import CALENDAR_HARMONICS_MAX, SeriesData, model_inputs
+from seqlab.models import ColumnSlice, ShiftByAnchor, WindowAnchor, build_series_model
+from seqlab.prep.series import calendar_features
+
+WINDOW = 6
+
+
+def test_calendar_features_are_harmonics_of_the_season_phase() -> None:
+    features = calendar_features(np.array([0, 3, 6, 9]), 12, 2)
+    assert features.shape == (4, 4)
+    np.testing.assert_allclose(features[:, 0], [0.0, 1.0, 0.0, -1.0], atol=1e-12)  # sin(2π·m/12)
+    np.testing.assert_allclose(features[:, 1], [1.0, 0.0, -1.0, 0.0], atol=1e-12)  # cos
+    np.testing.assert_allclose(features[:, 2], [0.0, 0.0, 0.0, 0.0], atol=1e-12)  # sin(4π·m/12)
+    np.testing.assert_allclose(features[:, 3], [1.0, -1.0, 1.0, -1.0], atol=1e-12)
+    assert calendar_features(np.array([1, 2]), 12, 0).shape == (2, 0)
+
+
+@pytest.mark.parametrize(
+    ("keys", "count", "harmonics", "message"),
+    [
+        (np.array([0, 12]), 12, 1, "season_keys: values must lie in 0..11"),
+        (np.array([-1]), 12, 1, "season_keys: values must lie in 0..11"),
+        (np.array([0.5]), 12, 1, "season_keys: expected a 1-D integer array"),
+        (np.array([0]), 0, 1, "season_count"),
+        (np.array([0]), 12, -1, "harmonics"),
+    ],
+)
+def test_calendar_features_reject_bad_input(
+    keys: np.ndarray, count: int, harmonics: int, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        calendar_features(keys, count, harmonics)
+
+
+def test_anchored_model_is_shift_equivariant() -> None:
+    """Relative to the last value, adding a constant to a window adds it to the forecast."""
+    model = build_series_model("gru", WINDOW, 2, units=4, anchor="last", seed=0)
+    x = np.random.default_rng(0).normal(size=(5, WINDOW)).astype("float32")
+    base = model.predict(x, verbose=0)
+    shifted = model.predict(x + 7.5, verbose=0)
+    np.testing.assert_allclose(shifted, base + 7.5, atol=1e-4)
+    plain = build_series_model("gru", WINDOW, 2, units=4, seed=0)
+    assert not np.allclose(plain.predict(x + 7.5, verbose=0), plain.predict(x, verbose=0) + 7.5, atol=1e-3)
+
+
+def test_mean_anchor_and_calendar_inputs_change_the_forecast() -> None:
+    model = build_series_model("dense", WINDOW, 1, units=4, anchor="mean", calendar_harmonics=2, seed=1)
+    assert model.input_shape == (None, WINDOW + 4)
+    rng = np.random.default_rng(1)
+    window = rng.normal(size=(3, WINDOW)).astype("float32")
+    winter = np.concatenate([window, np.tile([0.0, 1.0, 0.0, 1.0], (3, 1))], axis=1).astype("float32")
+    summer = np.concatenate([window, np.tile([0.0, -1.0, 0.0, 1.0], (3, 1))], axis=1).astype("float32")
+    assert not np.allclose(model.predict(winter, verbose=0), model.predict(summer, verbose=0))
+    # The calendar columns are not part of the level: shifting only the window shifts the forecast.
+    moved = winter.copy()
+    moved[:, :WINDOW] += 3.0
+    np.testing.assert_allclose(
+        model.predict(moved, verbose=0), model.predict(winter, verbose=0) + 3.0, atol=1e-4
+    )
+
+
+def test_anchored_calendar_model_saves_and_loads(tmp_path: Path) -> None:
+    model = build_series_model("lstm", WINDOW, 1, units=4, anchor="last", calendar_harmonics=1, seed=2)
+    x = np.random.default_rng(2).normal(size=(4, WINDOW + 2)).astype("float32")
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    kinds = {type(layer) for layer in loaded.layers}
+    assert {ColumnSlice, WindowAnchor, ShiftByAnchor} <= kinds
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"anchor": "first"}, "anchor must be one of none, last, mean"),
+        ({"calendar_harmonics": -1}, "calendar_harmonics must be an integer >= 0"),
+        ({"calendar_harmonics": 1.5}, "calendar_harmonics must be an integer >= 0"),
+        ({"anchor": "last", "mask_value": -9.0}, "cannot be combined with mask_value"),
+    ],
+)
+def test_builder_rejects_bad_stem_arguments(arguments: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build_series_model("dense", WINDOW, **arguments)  # type: ignore[arg-type]
+
+
+def test_layers_reject_bad_configuration() -> None:
+    with pytest.raises(ValueError, match="stop must be an integer > start"):
+        ColumnSlice(3, 3)
+    with pytest.raises(ValueError, match="mode must be one of last, mean"):
+        WindowAnchor("none")
+    with pytest.raises(ValueError, match="sign must be -1 or 1"):
+        ShiftByAnchor(0)
+
+
+def _series(dataset: str, dates: list[str] | None, period: int = 4) -> SeriesData:
+    values = np.arange(10, dtype="float64")
+    target_index = np.array([[6], [7], [8]])
+    arrays = {
+        "values": values,
+        "x_test": np.stack([values[i - 3 : i] for i in target_index[:, 0]]),
+        "test_target_index": target_index,
+    }
+    return SeriesData(arrays=arrays, manifest={"params": {"period": period}}, dates=dates, dataset=dataset)
+
+
+def test_inputs_append_the_targets_calendar_and_model_inputs_select_from_them() -> None:
+    series = _series("synthetic", None, period=4)
+    rows = series.inputs("test")
+    assert rows.shape == (3, 3 + 2 * CALENDAR_HARMONICS_MAX)
+    # Targets 6, 7, 8 have phases 2/4, 3/4, 0/4 of the period.
+    np.testing.assert_allclose(rows[:, 3], np.sin(2 * np.pi * np.array([2, 3, 0]) / 4), atol=1e-6)
+    np.testing.assert_allclose(rows[:, 4], np.cos(2 * np.pi * np.array([2, 3, 0]) / 4), atol=1e-6)
+    np.testing.assert_array_equal(model_inputs(rows, {"window_size": 2}), rows[:, 1:3])
+    chosen = model_inputs(rows, {"window_size": 2, "calendar_harmonics": 1})
+    np.testing.assert_array_equal(chosen, np.concatenate([rows[:, 1:3], rows[:, 3:5]], axis=1))
+    np.testing.assert_array_equal(model_inputs(rows, {}), rows[:, :3])
+    assert model_inputs(rows, None) is rows
+    with pytest.raises(ValueError, match="calendar_harmonics: at most"):
+        model_inputs(rows, {"calendar_harmonics": CALENDAR_HARMONICS_MAX + 1})
+
+
+def test_monthly_calendar_comes_from_the_dates() -> None:
+    dates = [f"2019-{month:02d}" for month in range(3, 13)]  # target 6 is 2019-09
+    rows = _series("giss", dates).inputs("test")
+    months = np.array([8, 9, 10])  # September, October, November as 0-based months
+    np.testing.assert_allclose(rows[:, 3], np.sin(2 * np.pi * months / 12), atol=1e-6)
