@@ -349,3 +349,25 @@ def test_numpy_integers_from_a_tuner_are_accepted() -> None:
         "conv1d", np.int64(WINDOW), np.int64(2), units=np.int32(4), filters=np.int64(4)
     )
     assert model(windows()).shape == (5, 2)
+
+
+@pytest.mark.parametrize(
+    "extras",
+    [
+        {"family": "dense", "bigram_buckets": 64, "embedding_dropout": 0.2},
+        {"family": "gru", "pooling": "max", "bidirectional": True},
+        {"family": "conv1d_rnn", "cell": "gru", "strides": 2, "pooling": "average"},
+    ],
+)
+def test_text_pooling_bigrams_and_embedding_dropout_build(extras: dict[str, Any]) -> None:
+    model = build_text_model(vocab_size=VOCAB, max_len=MAX_LEN, **{**TEXT_SMALL, **extras})
+    assert model(token_ids()).shape == (4, 1)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [("pooling", "first"), ("embedding_dropout", 1.0), ("bigram_buckets", -1)],
+)
+def test_text_new_bad_argument_is_named(argument: str, value: Any) -> None:
+    with pytest.raises(ValueError, match=re.escape(argument)):
+        build_text_model("dense", VOCAB, MAX_LEN, **{argument: value})

@@ -46,7 +46,7 @@ from typing import Any
 
 import keras
 
-from seqlab.models.cells import MaskedConv1D, MaskedSequenceReduction, ScratchRNNCell
+from seqlab.models.cells import HashedBigrams, MaskedConv1D, MaskedSequenceReduction, ScratchRNNCell
 from seqlab.models.series_layers import ANCHORS, ColumnSlice, ShiftByAnchor, WindowAnchor
 
 SERIES_FAMILIES: tuple[str, ...] = (
@@ -66,6 +66,8 @@ RECURRENT_FAMILIES: tuple[str, ...] = (*RECURRENT_CELLS, "conv1d_rnn")
 CONV_FAMILIES: tuple[str, ...] = ("conv1d", "conv1d_rnn")
 MERGE_MODES: tuple[str, ...] = ("concat", "sum", "ave", "mul")
 SERIES_LOSSES: tuple[str, ...] = ("huber", "mse")
+# How a text model reduces a recurrent body's steps: the last state, or max/average over the real steps.
+TEXT_POOLINGS: tuple[str, ...] = ("last", "max", "average")
 
 
 def _positive_int(value: Any, argument: str, minimum: int = 1) -> int:
@@ -360,10 +362,20 @@ def build_text_model(
     conv_layers: int = 1,
     dense_units: int = 0,
     head_dropout: float = 0.0,
+    pooling: str = "last",
+    embedding_dropout: float = 0.0,
+    bigram_buckets: int = 0,
     learning_rate: float = 1e-3,
     seed: int | None = None,
 ) -> keras.Model:
-    """Build and compile a binary sentiment classifier over padded token ids (0 = padding)."""
+    """Build and compile a binary sentiment classifier over padded token ids (0 = padding).
+
+    ``pooling`` (recurrent families only; others ignore it): "last" keeps the last recurrent layer's final
+    state, "max" or "average" make it return every step and reduce over the real (unmasked) steps.
+    ``embedding_dropout`` > 0 adds SpatialDropout1D (whole embedding channels) after the embedding.
+    ``bigram_buckets`` B > 0 (``dense`` family only; others ignore it) also embeds the review's adjacent
+    token pairs, hashed into B buckets (``HashedBigrams``), and averages them with the words: fastText.
+    """
     body = _Body.validated(
         family,
         TEXT_FAMILIES,
@@ -386,6 +398,9 @@ def build_text_model(
     max_len = _positive_int(max_len, "max_len")
     embedding_dim = _positive_int(embedding_dim, "embedding_dim")
     head_dropout = _rate(head_dropout, "head_dropout")
+    pooling = _choice(pooling, "pooling", TEXT_POOLINGS)
+    embedding_dropout = _rate(embedding_dropout, "embedding_dropout")
+    bigram_buckets = _positive_int(bigram_buckets, "bigram_buckets", minimum=0)
     learning_rate = _learning_rate(learning_rate)
     seed = _seed(seed)
     if seed is not None:
@@ -393,7 +408,16 @@ def build_text_model(
 
     inputs = keras.Input(shape=(max_len,), dtype="int32", name="token_ids")
     x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
-    x = _add_body(x, body, dense_reduction="average", conv_reduction="max")
+    if bigram_buckets > 0 and body.family == "dense":
+        pairs = HashedBigrams(bigram_buckets, name="bigram_ids")(inputs)
+        pairs = keras.layers.Embedding(
+            bigram_buckets + 1, embedding_dim, mask_zero=True, name="bigram_embedding"
+        )(pairs)
+        # Words and word pairs side by side along the steps: the masked average covers both.
+        x = keras.layers.Concatenate(axis=1, name="words_and_bigrams")([x, pairs])
+    if embedding_dropout > 0:
+        x = keras.layers.SpatialDropout1D(embedding_dropout, name="embedding_dropout")(x)
+    x = _add_text_body(x, body, pooling)
     if head_dropout > 0:
         x = keras.layers.Dropout(head_dropout, name="head_dropout")(x)
     outputs = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)

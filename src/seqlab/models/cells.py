@@ -183,3 +183,37 @@ class MaskedSequenceReduction(keras.layers.Layer):
     def get_config(self) -> dict[str, Any]:
         """Return the reduction mode so the layer saves and loads as part of a .keras model."""
         return {**super().get_config(), "mode": self.mode}
+
+
+@keras.saving.register_keras_serializable(package="seqlab")
+class HashedBigrams(keras.layers.Layer):
+    """Map padded token ids [batch, steps] to hashed bigram ids [batch, steps] in 1..buckets (0 = none).
+
+    Step t holds the bucket of the pair (token t, token t+1) when both are real (non-zero) tokens, and 0
+    otherwise, so an ``Embedding(buckets + 1, mask_zero=True)`` over the output embeds the review's word
+    pairs and masks the rest: fastText's hashed n-gram features, computed inside the model. Pairs are
+    hashed as ``(a * 1000003 + b) mod buckets`` in int64; collisions share an embedding row.
+    """
+
+    def __init__(self, buckets: int, **kwargs: Any) -> None:
+        if isinstance(buckets, bool) or not isinstance(buckets, int) or buckets <= 0:
+            raise ValueError(f"buckets must be a positive integer, got {buckets!r}")
+        super().__init__(**kwargs)
+        self.buckets = buckets
+
+    def call(self, inputs: Any) -> Any:
+        """Hash each adjacent pair of real tokens; pairs touching padding get 0."""
+        ids = ops.cast(inputs, "int64")
+        first, second = ids[:, :-1], ids[:, 1:]
+        hashed = ops.mod(first * 1000003 + second, self.buckets) + 1
+        hashed = ops.where(ops.logical_and(first > 0, second > 0), hashed, ops.zeros_like(hashed))
+        # The last step has no successor: pad it with 0 so the output keeps the input's length.
+        return ops.cast(ops.pad(hashed, [[0, 0], [0, 1]]), "int32")
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        """Keep the input's [batch, steps] shape."""
+        return tuple(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the bucket count so a model using the layer saves and loads as .keras."""
+        return {**super().get_config(), "buckets": self.buckets}
