@@ -255,6 +255,11 @@ def load_imdb_arrays() -> dict[str, np.ndarray]:
     path = _require(PREPARED_DIR / "imdb" / "arrays.npz", ".venv/bin/seqlab prepare imdb")
     with np.load(path) as archive:
         arrays = {key: archive[key] for key in ("x_train", "y_train", "x_validation", "y_validation")}
+    if arrays["x_train"].shape[1] != IMDB_MAX_LEN:
+        raise ValueError(
+            f"{path}: reviews are padded to {arrays['x_train'].shape[1]} tokens, the speed case needs "
+            f"{IMDB_MAX_LEN}; prepare with the default params (`.venv/bin/seqlab prepare imdb`)"
+        )
     for key in ("y_train", "y_validation"):
         arrays[key] = arrays[key].astype(np.float32)
     return arrays
