@@ -947,7 +947,7 @@ LEVERS: dict[str, LeverConfig] = {
 }
 
 
-def measure_imdb_levers(settings: SpeedSettings) -> dict[str, Any]:
+def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Time the plain BiLSTM epoch against seqlab's builder with each lever, then check accuracy."""
     arrays = load_imdb_arrays()
     x_all = np.concatenate([arrays["x_train"], arrays["x_validation"]])[: settings.imdb_timing_reviews]
@@ -963,9 +963,12 @@ def measure_imdb_levers(settings: SpeedSettings) -> dict[str, Any]:
     # Interleaved rounds: every configuration once per round, so a change in the CPU the machine gets
     # (a shared host) spreads over all of them instead of landing on whichever ran at that moment.
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
-    for _ in range(max(1, settings.imdb_timing_rounds)):
+    round_count = max(1, settings.imdb_timing_rounds)
+    for round_index in range(round_count):
         for config in configs.values():
-            rounds[config.name].append(_time_config(config, x_all, y_all, settings.seed))
+            timing = _time_config(config, x_all, y_all, settings.seed)
+            rounds[config.name].append(timing)
+            log(f"speed: round {round_index + 1}/{round_count} {config.name}: {timing['epoch_seconds']} s")
     timings = {name: _median_timing(runs) for name, runs in rounds.items()}
 
     combined = _combined_config(timings, settings)
@@ -1266,7 +1269,7 @@ def run_speed_benchmark(
     if "imdb" in sections:
         log("speed: 2/3 IMDB BiLSTM levers ...")
         with _stopwatch() as elapsed:
-            results["imdb_bilstm"] = measure_imdb_levers(settings)
+            results["imdb_bilstm"] = measure_imdb_levers(settings, log)
         section_seconds["imdb"] = _round(elapsed.seconds, 1)
     if "growth" in sections:
         log("speed: 3/3 data preparation and growth ...")

@@ -14,6 +14,7 @@ import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ class SeriesData:
     arrays: dict[str, np.ndarray]
     manifest: dict[str, Any]
     dates: list[str] | None
-    dataset: str = "synthetic"
+    dataset: str
 
     @property
     def season_kind(self) -> str:
@@ -67,6 +68,7 @@ class SeriesData:
         kind = self.season_kind
         return 12 if kind == "monthly" else 365 if kind == "daily" else int(self.manifest["params"]["period"])
 
+    @cached_property
     def season_keys(self) -> np.ndarray:
         """Season key of every position of the series (see :func:`seqlab.baselines.season_keys`)."""
         from seqlab.baselines import season_keys
@@ -84,7 +86,7 @@ class SeriesData:
 
         first_target = self.arrays[f"{split}_target_index"][:, 0]
         calendar = calendar_features(
-            self.season_keys()[first_target], self.season_count, CALENDAR_HARMONICS_MAX
+            self.season_keys[first_target], self.season_count, CALENDAR_HARMONICS_MAX
         )
         return np.concatenate([self.arrays[f"x_{split}"], calendar], axis=1).astype("float32")
 

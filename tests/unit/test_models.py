@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -371,3 +372,32 @@ def test_text_pooling_bigrams_and_embedding_dropout_build(extras: dict[str, Any]
 def test_text_new_bad_argument_is_named(argument: str, value: Any) -> None:
     with pytest.raises(ValueError, match=re.escape(argument)):
         build_text_model("dense", VOCAB, MAX_LEN, **{argument: value})
+
+
+def test_hashed_bigrams_hash_real_pairs_and_leave_padding_empty() -> None:
+    from seqlab.models.cells import HashedBigrams
+
+    ids = np.array([[3, 5, 7, 0, 0], [0, 0, 4, 9, 0]], dtype="int32")
+    pairs = np.asarray(HashedBigrams(97)(ids))
+
+    def bucket(a: int, b: int) -> int:
+        return (a * 1000003 + b) % 97 + 1
+
+    np.testing.assert_array_equal(pairs[0], [bucket(3, 5), bucket(5, 7), 0, 0, 0])
+    np.testing.assert_array_equal(pairs[1], [0, 0, bucket(4, 9), 0, 0])
+    with pytest.raises(ValueError, match="buckets must be a positive integer"):
+        HashedBigrams(0)
+
+
+def test_bigram_bag_ignores_padding_side_and_saves(tmp_path: Path) -> None:
+    model = build_text_model("dense", VOCAB, MAX_LEN, bigram_buckets=64, seed=4, **TEXT_SMALL)
+    assert "bigram_embedding" in [layer.name for layer in model.layers]
+    pre = token_ids()
+    post = np.zeros_like(pre)
+    for row in range(pre.shape[0]):
+        real = pre[row][pre[row] > 0]
+        post[row, : real.size] = real
+    np.testing.assert_allclose(model.predict(pre, verbose=0), model.predict(post, verbose=0), atol=1e-6)
+    model.save(tmp_path / "bigrams.keras")
+    loaded = keras.models.load_model(tmp_path / "bigrams.keras")
+    np.testing.assert_allclose(loaded.predict(pre, verbose=0), model.predict(pre, verbose=0), atol=1e-6)

@@ -181,11 +181,17 @@ def _recurrent_layer(body: _Body, cell: str, return_sequences: bool, name: str) 
     return layer
 
 
-def _add_recurrent_stack(x: Any, body: _Body, cell: str) -> Any:
-    """Stack ``layers`` recurrent layers; all but the last return sequences for the next one."""
+def _add_recurrent_stack(x: Any, body: _Body, cell: str, pooling: str = "last") -> Any:
+    """Stack ``layers`` recurrent layers and reduce their steps to one vector.
+
+    ``pooling="last"``: all but the last layer return sequences, and the last layer's final state is the
+    output. ``"max"`` or ``"average"``: every layer returns sequences, reduced over the real steps.
+    """
     for index in range(body.layers):
-        last = index == body.layers - 1
-        x = _recurrent_layer(body, cell, return_sequences=not last, name=f"{cell}_{index + 1}")(x)
+        sequences = pooling != "last" or index < body.layers - 1
+        x = _recurrent_layer(body, cell, return_sequences=sequences, name=f"{cell}_{index + 1}")(x)
+    if pooling != "last":
+        x = MaskedSequenceReduction(pooling, name=f"{pooling}_steps")(x)
     return x
 
 
@@ -204,7 +210,9 @@ def _add_conv_stack(x: Any, body: _Body) -> Any:
     return x
 
 
-def _add_body(x: Any, body: _Body, *, dense_reduction: str, conv_reduction: str) -> Any:
+def _add_body(
+    x: Any, body: _Body, *, dense_reduction: str, conv_reduction: str, recurrent_pooling: str = "last"
+) -> Any:
     """Turn a (possibly masked) [batch, steps, features] tensor into a feature vector for the head."""
     if body.family == "dense":
         x = MaskedSequenceReduction(dense_reduction, name=f"{dense_reduction}_steps")(x)
@@ -213,7 +221,7 @@ def _add_body(x: Any, body: _Body, *, dense_reduction: str, conv_reduction: str)
             if body.dropout > 0:
                 x = keras.layers.Dropout(body.dropout, name=f"dropout_{index + 1}")(x)
     elif body.family in RECURRENT_CELLS:
-        x = _add_recurrent_stack(x, body, body.family)
+        x = _add_recurrent_stack(x, body, body.family, recurrent_pooling)
     elif body.family == "conv1d":
         x = _add_conv_stack(x, body)
         x = MaskedSequenceReduction(conv_reduction, name=f"{conv_reduction}_steps")(x)
@@ -221,7 +229,7 @@ def _add_body(x: Any, body: _Body, *, dense_reduction: str, conv_reduction: str)
             x = keras.layers.Dropout(body.dropout, name="dropout_features")(x)
     else:  # conv1d_rnn
         x = _add_conv_stack(x, body)
-        x = _add_recurrent_stack(x, body, body.cell)
+        x = _add_recurrent_stack(x, body, body.cell, recurrent_pooling)
     if body.dense_units > 0:
         x = keras.layers.Dense(body.dense_units, activation="relu", name="dense_hidden")(x)
     return x
@@ -326,22 +334,6 @@ def build_series_model(
     return model
 
 
-def _add_text_body(x: Any, body: _Body, pooling: str) -> Any:
-    """Add the shared body; a pooled recurrent stack instead returns every step and reduces the real ones."""
-    if pooling == "last" or body.family not in RECURRENT_FAMILIES:
-        return _add_body(x, body, dense_reduction="average", conv_reduction="max")
-    cell = body.family
-    if body.family == "conv1d_rnn":
-        x = _add_conv_stack(x, body)
-        cell = body.cell
-    for index in range(body.layers):
-        x = _recurrent_layer(body, cell, return_sequences=True, name=f"{cell}_{index + 1}")(x)
-    x = MaskedSequenceReduction(pooling, name=f"{pooling}_steps")(x)
-    if body.dense_units > 0:
-        x = keras.layers.Dense(body.dense_units, activation="relu", name="dense_hidden")(x)
-    return x
-
-
 def build_text_model(
     family: str,
     vocab_size: int,
@@ -417,7 +409,7 @@ def build_text_model(
         x = keras.layers.Concatenate(axis=1, name="words_and_bigrams")([x, pairs])
     if embedding_dropout > 0:
         x = keras.layers.SpatialDropout1D(embedding_dropout, name="embedding_dropout")(x)
-    x = _add_text_body(x, body, pooling)
+    x = _add_body(x, body, dense_reduction="average", conv_reduction="max", recurrent_pooling=pooling)
     if head_dropout > 0:
         x = keras.layers.Dropout(head_dropout, name="head_dropout")(x)
     outputs = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
