@@ -653,9 +653,11 @@ def measure_train_overhead(settings: SpeedSettings) -> dict[str, Any]:
         "added_seconds_per_epoch": _round(added / epochs),
         "note": "ratio = seqlab / plain throughput (< 1: seqlab slower). Both validate every epoch; the "
         "difference is fit_model's callbacks (backup, CSV log, best-weights checkpoint, early-stopping "
-        "weight copies, NaN check), its final load_weights and history read. The added time is mostly a "
-        "fixed cost per epoch and per fit (added_seconds_per_epoch), so the ratio moves towards 1 as epochs "
-        "get longer (a full CET epoch is about 9x this one).",
+        "weight copies, NaN check), its final load_weights and history read, and its feed "
+        "(seqlab.training.array_dataset, tf.data autotuning off, vs Keras's autotuned pipeline from NumPy "
+        "arrays, whose iterator can hold up the next epoch: see the BiLSTM section). The added time is "
+        "mostly a fixed cost per epoch and per fit (added_seconds_per_epoch), so the ratio moves towards 1 "
+        "as epochs get longer (a full CET epoch is about 9x this one).",
     }
 
 
@@ -801,7 +803,9 @@ def bucketed_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, p
     # telling Keras avoids its "ran out of data" pass over the first epoch.
     batches = int(sum(math.ceil(count / batch_size) for count in _bucket_counts(lengths, boundaries)))
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.autotune.enabled = False  # as seqlab.training.array_dataset: no autotuner to wait for
+    return dataset.prefetch(2).with_options(options)
 
 
 def _fit_epochs(
@@ -811,10 +815,21 @@ def _fit_epochs(
     with _stopwatch() as elapsed:
         if config.bucketing:
             dataset = bucketed_dataset(x, y, config.batch_size, seed, pad_to_boundary=config.jit_compile)
-            model.fit(dataset, epochs=epochs, verbose=0)
+            model.fit(dataset, epochs=epochs, shuffle=False, verbose=0)
         else:
-            model.fit(x, y, batch_size=config.batch_size, epochs=epochs, shuffle=True, verbose=0)
+            _fit_arrays(model, config, x, y, epochs)
     return elapsed
+
+
+def _fit_arrays(model: Any, config: LeverConfig, x: np.ndarray, y: np.ndarray, epochs: int) -> None:
+    """Fit on arrays as each side does: a plain script hands Keras NumPy arrays, seqlab its own feed."""
+    if config.builder == "seqlab":
+        from seqlab.training import array_dataset
+
+        dataset = array_dataset(x, y, config.batch_size, shuffle=True)
+        model.fit(dataset, epochs=epochs, shuffle=False, verbose=0)
+    else:
+        model.fit(x, y, batch_size=config.batch_size, epochs=epochs, shuffle=True, verbose=0)
 
 
 def _warm_up_fit(model: Any, config: LeverConfig, x: np.ndarray, y: np.ndarray, seed: int) -> float:
@@ -826,7 +841,7 @@ def _warm_up_fit(model: Any, config: LeverConfig, x: np.ndarray, y: np.ndarray, 
         if not config.bucketing:
             remainder = x.shape[0] % batch
             count = min(x.shape[0], batch + (remainder or batch))
-            model.fit(x[:count], y[:count], batch_size=batch, epochs=1, verbose=0)
+            _fit_arrays(model, config, x[:count], y[:count], epochs=1)
         else:
             # Without XLA one batch traces the step for every shape. With XLA each (size, width) pair of the
             # epoch compiles separately, so warm them all (they depend on the lengths, not the shuffle).
@@ -847,7 +862,7 @@ def _warm_up_fit(model: Any, config: LeverConfig, x: np.ndarray, y: np.ndarray, 
                     tf.TensorSpec(shape=(None,), dtype=tf.float32),
                 ),
             ).apply(tf.data.experimental.assert_cardinality(len(batches)))
-            model.fit(dataset, epochs=1, verbose=0)
+            model.fit(dataset, epochs=1, shuffle=False, verbose=0)
     return elapsed.seconds
 
 
@@ -1024,9 +1039,11 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
             "accuracy_protocol": f"fresh seeded model, {settings.imdb_accuracy_epochs} epoch(s) on x_train, "
             "accuracy on x_validation; the test split is not read",
             "plain": "hand-written keras.Sequential with the same layers (mask_zero, as post-padding needs), "
-            "metrics=['accuracy']",
+            "metrics=['accuracy'], fed NumPy arrays (model.fit(x, y, batch_size, shuffle=True): Keras's own "
+            "tf.data pipeline, autotuned)",
             "seqlab": "seqlab.models.builders.build_text_model('lstm', 20000, 200, embedding_dim=64, "
-            "units=64, bidirectional=True) (adds an AUC metric); bucketing re-wires its layers onto a "
+            "units=64, bidirectional=True) (adds an AUC metric), fed by seqlab.training.array_dataset "
+            "(tf.data autotuning off, as fit_model does); bucketing re-wires its layers onto a "
             "length-free input",
             "bucketing": "tf.data shuffle, trim each review to its real tokens, bucket_by_sequence_length "
             f"(boundaries {bucket_boundaries(False)}, batches padded to their longest review; with XLA "

@@ -28,6 +28,36 @@ def set_determinism(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def array_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool) -> Any:
+    """Feed in-memory arrays to ``model.fit`` as a tf.data pipeline with tf.data autotuning off.
+
+    What Keras builds from NumPy arrays itself has autotuning on, and in TensorFlow 2.21 deleting
+    such an iterator can wait for the autotuner's next wake-up: the next epoch then started up to
+    about 20 s late, often enough that one epoch in three of a 27 s IMDB epoch took 41 s
+    (BENCHMARKS.md). Without the autotuner there is nothing to wait for. Batches are gathered from
+    the arrays by shuffled indices (reshuffled every epoch, seeded by the global TensorFlow seed),
+    as Keras does; floating arrays become float32, as Keras makes them.
+    """
+    import tensorflow as tf
+
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    inputs = tf.constant(x.astype(np.float32) if np.issubdtype(x.dtype, np.floating) else x)
+    targets = tf.constant(y.astype(np.float32) if np.issubdtype(y.dtype, np.floating) else y)
+    indices = tf.data.Dataset.range(len(x))
+    if shuffle:
+        indices = indices.shuffle(len(x), reshuffle_each_iteration=True)
+    dataset = indices.batch(batch_size).map(
+        lambda batch: (tf.gather(inputs, batch), tf.gather(targets, batch)),
+        num_parallel_calls=2,
+    )
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.prefetch(2).with_options(options)
+
+
 @dataclass
 class FitResult:
     """What a fit did: the full per-epoch history (across resumes) and the epoch it kept."""
@@ -214,13 +244,11 @@ def fit_model(
     early_stopping = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, mode=mode)
     try:
         model.fit(
-            x_train,
-            y_train,
-            validation_data=(x_validation, y_validation),
+            array_dataset(x_train, y_train, batch_size, shuffle=True),
+            validation_data=array_dataset(x_validation, y_validation, batch_size, shuffle=False),
             epochs=epochs,
             initial_epoch=state.epoch + 1,
-            batch_size=batch_size,
-            shuffle=True,
+            shuffle=False,  # the dataset shuffles (Keras would warn that it ignores shuffle=True)
             verbose=verbose,
             callbacks=[
                 keras.callbacks.CSVLogger(str(history_csv), append=True),

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from seqlab.config import SpaceEntry, TuningParams
+from seqlab.training import array_dataset
 
 BuildFunction = Callable[..., Any]
 # Per-epoch logs of a trial, kept in its trial directory: the oracle only stores the best epoch.
@@ -99,8 +100,13 @@ def _make_hypermodel(
         def fit(self, hp: Any, model: Any, x: np.ndarray, y: np.ndarray, **kwargs: Any) -> Any:
             values = dict(hp.values)
             x_val, y_val = kwargs.pop("validation_data")
+            batch_size = kwargs.pop("batch_size")
+            kwargs["shuffle"] = False  # the dataset shuffles
+            # the same feed as fit_model (tf.data autotuning off: see seqlab.training.array_dataset)
             history = model.fit(
-                input_slicer(x, values), y, validation_data=(input_slicer(x_val, values), y_val), **kwargs
+                array_dataset(input_slicer(x, values), y, batch_size, shuffle=True),
+                validation_data=array_dataset(input_slicer(x_val, values), y_val, batch_size, shuffle=False),
+                **kwargs,
             )
             for name, series in history.history.items():
                 if not all(math.isfinite(float(value)) for value in series):

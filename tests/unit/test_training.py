@@ -271,3 +271,53 @@ def test_short_fit_writes_only_the_log_while_training_and_the_best_weights_at_th
     stored.load_weights(str(tmp_path / "best.weights.h5"))
     assert validation_loss(stored) == pytest.approx(result.history["val_loss"][2], abs=1e-6)
     assert validation_loss(net) == pytest.approx(result.history["val_loss"][2], abs=1e-6)
+
+
+# --------------------------------------------------------------------------- array_dataset
+
+
+def _epoch_rows(dataset: Any) -> tuple[list[int], list[int], Any]:
+    """Row ids (column 0 of x) of one pass over the dataset, the batch sizes, and the x dtype."""
+    rows: list[int] = []
+    sizes: list[int] = []
+    dtype = None
+    for x_batch, y_batch in dataset:
+        x_values, y_values = x_batch.numpy(), y_batch.numpy()
+        assert (x_values[:, 0] == y_values).all(), "x and y rows came apart"
+        rows.extend(int(value) for value in x_values[:, 0])
+        sizes.append(len(x_values))
+        dtype = x_batch.dtype
+    return rows, sizes, dtype
+
+
+def test_array_dataset_gives_every_row_once_per_epoch_and_reshuffles() -> None:
+    from seqlab.training import array_dataset
+
+    set_determinism(3)
+    x = np.repeat(np.arange(50, dtype=np.float64)[:, None], 3, axis=1)  # row id in every column
+    y = np.arange(50, dtype=np.float64)
+    dataset = array_dataset(x, y, batch_size=16, shuffle=True)
+    first, sizes, dtype = _epoch_rows(dataset)
+    second, _, _ = _epoch_rows(dataset)
+    assert sorted(first) == sorted(second) == list(range(50))
+    assert first != second, "each epoch should see a new order"
+    assert first != list(range(50))
+    assert sizes == [16, 16, 16, 2]
+    assert dtype.name == "float32", "float64 arrays are fed as float32, as Keras does"
+    assert dataset.options().autotune.enabled is False
+
+    ordered, _, _ = _epoch_rows(array_dataset(x, y, batch_size=16, shuffle=False))
+    assert ordered == list(range(50))
+
+
+def test_array_dataset_keeps_integer_tokens_and_refuses_bad_input() -> None:
+    from seqlab.training import array_dataset
+
+    tokens = np.arange(12, dtype=np.int32).reshape(6, 2)
+    labels = np.arange(6, dtype=np.int64)
+    (x_batch, _), *_ = list(array_dataset(tokens, labels, batch_size=6, shuffle=False))
+    assert x_batch.dtype.name == "int32"
+    with pytest.raises(ValueError, match="x has 6 rows but y has 5"):
+        array_dataset(tokens, labels[:5], batch_size=2, shuffle=True)
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        array_dataset(tokens, labels, batch_size=0, shuffle=True)
