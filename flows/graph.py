@@ -16,9 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from seqlab.config import Params
+from seqlab.fileio import read_yaml, write_json
 
 DVC_FILE = "dvc.yaml"
 CHUNK_BYTES = 1 << 20
@@ -33,7 +32,7 @@ def stage_name(step: str, dataset: str) -> str:
 
 @lru_cache(maxsize=8)
 def _load(path: str, mtime_ns: int) -> dict[str, Any]:
-    stages = (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("stages") or {}
+    stages = (read_yaml(path) or {}).get("stages") or {}
     if not isinstance(stages, dict):
         raise ValueError(f"{path}: 'stages' must be a mapping")
     return stages
@@ -78,36 +77,72 @@ def outputs_present(root: str | Path, name: str) -> bool:
     return all((Path(root) / path).exists() for path in outputs(root, name))
 
 
-@lru_cache(maxsize=4096)
-def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+HASH_CACHE = Path(".prefect") / "file-hashes.json"
 
 
-def content_sha256(path: Path) -> str:
-    """Hash of a file, or of a folder's relative names and file contents; ``absent`` if missing.
+class FileHashes:
+    """SHA-256 of files, remembered across processes under ``root/.prefect/file-hashes.json``.
 
-    Bytecode caches are skipped, as in .dvcignore.
+    An entry is reused only while the file's size, mtime, ctime and inode are unchanged, which is how
+    DVC's own state database skips re-hashing: a no-op rerun then reads no data or model files (the
+    IMDB results alone are over 500 MB). A lost or stale entry only costs a re-hash.
     """
-    if path.is_file():
-        stat = path.stat()
-        return _file_sha256(str(path), stat.st_size, stat.st_mtime_ns)
-    if not path.is_dir():
-        return "absent"
-    digest = hashlib.sha256()
-    for folder, subfolders, files in os.walk(path):
-        subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
-        for name in sorted(files):
-            if name.endswith(".pyc"):
-                continue
-            file = Path(folder) / name
-            stat = file.stat()
-            digest.update(str(file.relative_to(path)).encode())
-            digest.update(_file_sha256(str(file), stat.st_size, stat.st_mtime_ns).encode())
-    return digest.hexdigest()
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).resolve()
+        self.file = self.root / HASH_CACHE
+        try:
+            loaded = json.loads(self.file.read_text(encoding="utf-8"))
+            self.entries: dict[str, list[Any]] = loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            self.entries = {}
+        self.changed = False
+
+    def sha256(self, file: Path) -> str:
+        """Hash of one file, from the cache when its signature is unchanged."""
+        stat = file.stat()
+        signature = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+        key = str(file.resolve())
+        entry = self.entries.get(key)
+        if isinstance(entry, list) and len(entry) == 5 and entry[:4] == signature:
+            return str(entry[4])
+        digest = hashlib.sha256()
+        with open(file, "rb") as handle:
+            for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
+                digest.update(chunk)
+        self.entries[key] = [*signature, digest.hexdigest()]
+        self.changed = True
+        return digest.hexdigest()
+
+    def content_sha256(self, path: Path) -> str:
+        """Hash of a file, or of a folder's relative names and file contents; ``absent`` if missing.
+
+        Bytecode caches are skipped, as in .dvcignore.
+        """
+        if path.is_file():
+            return self.sha256(path)
+        if not path.is_dir():
+            return "absent"
+        digest = hashlib.sha256()
+        for folder, subfolders, files in os.walk(path):
+            subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
+            for name in sorted(files):
+                if name.endswith(".pyc"):
+                    continue
+                file = Path(folder) / name
+                digest.update(str(file.relative_to(path)).encode())
+                digest.update(self.sha256(file).encode())
+        return digest.hexdigest()
+
+    def save(self) -> None:
+        """Write the cache (atomically) if a file was hashed afresh; a failure only costs re-hashing."""
+        if not self.changed:
+            return
+        try:
+            write_json(self.file, self.entries)
+            self.changed = False
+        except OSError:
+            pass
 
 
 def param_value(params: Params, key: str) -> Any:
@@ -123,8 +158,10 @@ def param_value(params: Params, key: str) -> Any:
 def stage_key(root: str | Path, name: str, params: Params, extra: str = "") -> str:
     """Cache key of a stage: its name, its deps' content and its params' values (plus ``extra``)."""
     digest = hashlib.sha256(name.encode())
+    hashes = FileHashes(root)
     for path in dependencies(root, name):
-        digest.update(f"\0dep {path} {content_sha256(Path(root) / path)}".encode())
+        digest.update(f"\0dep {path} {hashes.content_sha256(Path(root) / path)}".encode())
+    hashes.save()
     for key in params_keys(root, name):
         digest.update(f"\0param {key} {json.dumps(param_value(params, key), sort_keys=True)}".encode())
     digest.update(f"\0extra {extra}".encode())
@@ -136,7 +173,7 @@ def lock_entries_sha256(root: str | Path, names: list[str]) -> str:
     lock = Path(root) / "dvc.lock"
     if not lock.exists():
         return "absent"
-    stages = (yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("stages") or {}
+    stages = (read_yaml(lock) or {}).get("stages") or {}
     entries = {name: stages.get(name) for name in names}
     return hashlib.sha256(json.dumps(entries, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -86,3 +86,15 @@ def atomic_directory(destination: str | Path) -> Iterator[Path]:
             os.replace(temporary, destination)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file with libyaml's C loader where PyYAML has it (dvc.lock: about 8x faster).
+
+    For machine-written files read on every pipeline run; params.yaml keeps the pure-Python loader
+    in seqlab.config, whose errors the user reads.
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)  # a safe loader either way

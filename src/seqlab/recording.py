@@ -23,7 +23,7 @@ import yaml
 
 from seqlab.config import Params
 from seqlab.experiment import load_series_data, load_text_data, model_inputs, results_dir
-from seqlab.fileio import write_json
+from seqlab.fileio import read_yaml, write_json
 from seqlab.paths import ProjectPaths
 from seqlab.tracking import Tracker
 
@@ -80,7 +80,7 @@ def dvc_data_hashes(dataset: str, paths: ProjectPaths) -> dict[str, str]:
     lock_file = paths.root / "dvc.lock"
     if not lock_file.exists():
         return {}
-    lock = yaml.safe_load(lock_file.read_text(encoding="utf-8")) or {}
+    lock = read_yaml(lock_file) or {}
     wanted = {f"data/raw/{dataset}", f"data/prepared/{dataset}"}
     hashes: dict[str, str] = {}
     for stage in (lock.get("stages") or {}).values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -97,3 +98,40 @@ def test_unknown_stage_and_key_are_named(project: Path) -> None:
         graph.param_value(load_params(project / "params.yaml"), "synthetic.nope")
     assert graph.stage_name("fetch", "synthetic") == "generate_synthetic"
     assert graph.stage_name("fetch", "cet") == "fetch_cet"
+
+
+def test_file_hashes_are_remembered_across_processes_until_the_file_changes(tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"a" * 1000)
+    first = graph.FileHashes(tmp_path)
+    original = first.sha256(data)
+    first.save()
+    assert (tmp_path / graph.HASH_CACHE).is_file()
+
+    # a new reader (another process) takes the stored hash without reading the file: prove it by
+    # planting a wrong hash under the file's current signature
+    entries = graph.FileHashes(tmp_path).entries
+    entries[str(data.resolve())][4] = "planted"
+    (tmp_path / graph.HASH_CACHE).write_text(json.dumps(entries))
+    assert graph.FileHashes(tmp_path).sha256(data) == "planted"
+
+    # same size, new content: the signature (mtime/ctime) changes, so the file is hashed again
+    data.write_bytes(b"b" * 1000)
+    again = graph.FileHashes(tmp_path)
+    changed = again.sha256(data)
+    assert changed not in (original, "planted") and again.changed
+
+    # a damaged cache file is ignored, not an error
+    (tmp_path / graph.HASH_CACHE).write_text("{not json")
+    assert graph.FileHashes(tmp_path).sha256(data) == changed
+
+
+def test_key_with_remembered_hashes_still_follows_a_changed_dep(project: Path) -> None:
+    params = load_params(project / "params.yaml")
+    name = graph.stage_name("prepare", "synthetic")
+    before = graph.stage_key(project, name, params)
+    assert (project / graph.HASH_CACHE).is_file()
+    assert graph.stage_key(project, name, params) == before
+    source = next(path for path in graph.dependencies(project, name) if path.endswith(".py"))
+    (project / source).write_text((project / source).read_text() + "\n# changed\n")
+    assert graph.stage_key(project, name, params) != before
