@@ -482,6 +482,7 @@ def worker_train_epoch(kind: str, items: int, batch_size: int, seed: int = 42) -
     import keras
 
     from seqlab.models.builders import build_series_model, build_text_model
+    from seqlab.training import array_dataset
 
     if kind == "text":
         arrays = load_imdb_arrays()
@@ -501,12 +502,14 @@ def worker_train_epoch(kind: str, items: int, batch_size: int, seed: int = 42) -
     if not 0 < items <= source_x.shape[0]:
         raise ValueError(f"items: expected 1..{source_x.shape[0]} for {kind}, got {items}")
     with _stopwatch() as warmup_time:
-        model.fit(source_x[: 2 * batch_size], source_y[: 2 * batch_size], batch_size=batch_size, verbose=0)
+        count = 2 * batch_size
+        warm = array_dataset(source_x[:count], source_y[:count], batch_size, shuffle=False)
+        model.fit(warm, shuffle=False, verbose=0)
     keras.utils.set_random_seed(seed)
     with MemoryProbe() as memory:
         x, y = source_x[:items].copy(), source_y[:items].copy()
-        with _stopwatch() as epoch_time:
-            model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=True, verbose=0)
+        with _stopwatch() as epoch_time:  # seqlab's feed, as fit_model trains
+            model.fit(array_dataset(x, y, batch_size, shuffle=True), epochs=1, shuffle=False, verbose=0)
     return {
         "kind": kind,
         "model": description,
