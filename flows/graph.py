@@ -135,9 +135,14 @@ class FileHashes:
         return digest.hexdigest()
 
     def save(self) -> None:
-        """Write the cache (atomically) if a file was hashed afresh; a failure only costs re-hashing."""
+        """Write the cache (atomically) if a file was hashed afresh; a failure only costs re-hashing.
+
+        Entries of files that no longer exist (old tuner trials, replaced models) are dropped then, so
+        the cache does not grow with every run.
+        """
         if not self.changed:
             return
+        self.entries = {key: entry for key, entry in self.entries.items() if os.path.exists(key)}
         try:
             write_json(self.file, self.entries)
             self.changed = False

@@ -121,6 +121,19 @@ def test_file_hashes_are_remembered_across_processes_until_the_file_changes(tmp_
     changed = again.sha256(data)
     assert changed not in (original, "planted") and again.changed
 
+    # entries of deleted files are dropped when the cache is next written
+    gone = tmp_path / "gone.bin"
+    gone.write_bytes(b"x")
+    again.sha256(gone)
+    again.save()
+    gone.unlink()
+    later = graph.FileHashes(tmp_path)
+    (tmp_path / "new.bin").write_bytes(b"y")
+    later.sha256(tmp_path / "new.bin")  # a fresh hash makes the next save write
+    later.save()
+    assert str(gone.resolve()) not in graph.FileHashes(tmp_path).entries
+    assert str(data.resolve()) in graph.FileHashes(tmp_path).entries
+
     # a damaged cache file is ignored, not an error
     (tmp_path / graph.HASH_CACHE).write_text("{not json")
     assert graph.FileHashes(tmp_path).sha256(data) == changed
