@@ -28,6 +28,25 @@ def set_determinism(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def adapt_to_training_data(model: Any, x_train: np.ndarray, y_train: np.ndarray) -> int:
+    """Fit the statistics of a model's data-fitted layers on the training split; return how many.
+
+    Such a layer (``seqlab.models.cells.NaiveBayesNgrams``: its Naive Bayes ratios) is fitted like a
+    Keras preprocessing layer's ``adapt``, here on the training arrays and labels that ``fit`` gets,
+    never on validation or test data. It must read the model's input directly.
+    """
+    from seqlab.models.cells import NaiveBayesNgrams
+
+    adapted = 0
+    for layer in model.layers:
+        if isinstance(layer, NaiveBayesNgrams):
+            if layer.input is not model.inputs[0]:
+                raise ValueError(f"layer {layer.name!r} must take the model's input to be fitted on it")
+            layer.adapt(x_train, y_train)
+            adapted += 1
+    return adapted
+
+
 def array_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool) -> Any:
     """Feed in-memory arrays to ``model.fit`` as a tf.data pipeline with tf.data autotuning off.
 
@@ -213,6 +232,8 @@ def fit_model(
 ) -> FitResult:
     """Fit with EarlyStopping, TerminateOnNaN, a resumable backup and the best epoch's weights.
 
+    Data-fitted layers are first fitted on the training split (:func:`adapt_to_training_data`).
+
     ``checkpoint_dir`` holds the backup an interrupted fit resumes from (``backup/``), the CSV history
     (appended across resumes) and, once the fit is done, the best epoch's weights
     (``best.weights.h5``); a finished fit removes the backup but keeps the history. The backup (model
@@ -242,6 +263,7 @@ def fit_model(
         history_csv.unlink(missing_ok=True)
         best_weights.unlink(missing_ok=True)
     early_stopping = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, mode=mode)
+    adapt_to_training_data(model, x_train, y_train)
     try:
         model.fit(
             array_dataset(x_train, y_train, batch_size, shuffle=True),
@@ -287,7 +309,9 @@ def fit_model(
     )
 
 
-NON_RECURRENT_FAMILIES: tuple[str, ...] = ("dense", "conv1d")
+NON_RECURRENT_FAMILIES: tuple[str, ...] = ("dense", "conv1d", "nbsvm")
+# Families without dropout layers at all: their dropout variants are the same model as "none".
+DROPOUT_FREE_FAMILIES: tuple[str, ...] = ("nbsvm",)
 
 
 def variant_arguments(best: dict[str, Any], dropout: float, recurrent_dropout: float) -> dict[str, Any]:
@@ -299,4 +323,6 @@ def variant_arguments(best: dict[str, Any], dropout: float, recurrent_dropout: f
     """
     if best.get("family") in NON_RECURRENT_FAMILIES:
         recurrent_dropout = 0.0
+    if best.get("family") in DROPOUT_FREE_FAMILIES:
+        dropout = 0.0
     return {**best, "dropout": dropout, "recurrent_dropout": recurrent_dropout}

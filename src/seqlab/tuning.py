@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from seqlab.config import SpaceEntry, TuningParams
-from seqlab.training import array_dataset
+from seqlab.training import adapt_to_training_data, array_dataset
 
 BuildFunction = Callable[..., Any]
 # Per-epoch logs of a trial, kept in its trial directory: the oracle only stores the best epoch.
@@ -102,6 +102,7 @@ def _make_hypermodel(
             x_val, y_val = kwargs.pop("validation_data")
             batch_size = kwargs.pop("batch_size")
             kwargs["shuffle"] = False  # the dataset shuffles
+            adapt_to_training_data(model, input_slicer(x, values), y)  # e.g. Naive Bayes ratios
             # the same feed as fit_model (tf.data autotuning off: see seqlab.training.array_dataset)
             history = model.fit(
                 array_dataset(input_slicer(x, values), y, batch_size, shuffle=True),

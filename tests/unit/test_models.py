@@ -401,3 +401,66 @@ def test_bigram_bag_ignores_padding_side_and_saves(tmp_path: Path) -> None:
     model.save(tmp_path / "bigrams.keras")
     loaded = keras.models.load_model(tmp_path / "bigrams.keras")
     np.testing.assert_allclose(loaded.predict(pre, verbose=0), model.predict(pre, verbose=0), atol=1e-6)
+
+
+# --- nbsvm ---------------------------------------------------------------------------------------------
+
+
+def test_naive_bayes_ngrams_feature_set_counts_each_real_ngram_once() -> None:
+    from seqlab.models.cells import NaiveBayesNgrams
+
+    layer = NaiveBayesNgrams(10, max_n=3, buckets=97)
+    # A repeated token, a repeated pair, padding on both sides and an id beyond the vocabulary ([UNK]).
+    ids = np.array([[0, 3, 5, 3, 5, 12, 0]], dtype="int32")
+    features = np.asarray(layer.feature_ids(ids))[0]
+
+    def gram(*tokens: int) -> int:
+        value = 0
+        for token in tokens:
+            value = value * 1000003 + token
+        return 10 + value % 97
+
+    expected = {3, 5, 1, gram(3, 5), gram(5, 3), gram(5, 12), gram(3, 5, 3), gram(5, 3, 5), gram(3, 5, 12)}
+    present = features[features > 0]
+    assert features.shape == (21,)
+    assert sorted(present.tolist()) == sorted(expected)  # each once, nothing for padding
+
+
+def test_naive_bayes_ngrams_adapt_sets_log_count_ratios_from_the_review_sets() -> None:
+    from seqlab.models.cells import NaiveBayesNgrams
+
+    layer = NaiveBayesNgrams(6, max_n=1)
+    ids = np.array([[2, 2, 3], [2, 4, 0], [5, 0, 0], [3, 5, 0]], dtype="int32")
+    labels = np.array([1, 1, 0, 0])
+    layer.adapt(ids, labels)
+    # Reviews containing each token: positive (2: 2, 3: 1, 4: 1), negative (3: 1, 5: 2); smoothing 1.
+    positive = np.array([0, 0, 2, 1, 1, 0], dtype=float) + 1  # padding (id 0) gets only the smoothing
+    negative = np.array([0, 0, 0, 1, 0, 2], dtype=float) + 1
+    expected = np.log(positive / positive.sum()) - np.log(negative / negative.sum())
+    expected[0] = 0.0
+    np.testing.assert_allclose(np.asarray(layer.ratios), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="one label per review"):
+        layer.adapt(ids, labels[:3])
+    with pytest.raises(ValueError, match="both classes"):
+        layer.adapt(ids, np.ones(4))
+    with pytest.raises(ValueError, match="max_n must be an integer >= 1"):
+        NaiveBayesNgrams(6, max_n=0)
+
+
+def test_nbsvm_model_saves_with_its_ratios_and_ignores_padding_side(tmp_path: Path) -> None:
+    from seqlab.training import adapt_to_training_data
+
+    model = build_text_model("nbsvm", VOCAB, MAX_LEN, ngram=2, ngram_buckets=101, seed=3)
+    pre = np.concatenate([token_ids(4, seed=1), token_ids(4, seed=2)])
+    assert adapt_to_training_data(model, pre, np.arange(8) % 2) == 1
+    ratios = np.asarray(model.get_layer("naive_bayes_ngrams").ratios)
+    assert np.abs(ratios).max() > 0.1 and ratios[0] == 0.0
+    post = np.zeros_like(pre)
+    for row in range(pre.shape[0]):
+        real = pre[row][pre[row] > 0]
+        post[row, : real.size] = real
+    np.testing.assert_allclose(model.predict(pre, verbose=0), model.predict(post, verbose=0), atol=1e-6)
+    model.save(tmp_path / "nbsvm.keras")
+    loaded = keras.models.load_model(tmp_path / "nbsvm.keras")
+    np.testing.assert_allclose(np.asarray(loaded.get_layer("naive_bayes_ngrams").ratios), ratios)
+    np.testing.assert_allclose(loaded.predict(pre, verbose=0), model.predict(pre, verbose=0), atol=1e-6)

@@ -321,3 +321,45 @@ def test_array_dataset_keeps_integer_tokens_and_refuses_bad_input() -> None:
         array_dataset(tokens, labels[:5], batch_size=2, shuffle=True)
     with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
         array_dataset(tokens, labels, batch_size=0, shuffle=True)
+
+
+def test_fit_model_fits_naive_bayes_ratios_on_training_data_only_and_learns(tmp_path: Path) -> None:
+    """A review is positive when it holds token 7 followed by token 8: the pair, not either word."""
+    from seqlab.models import build_text_model
+    from seqlab.models.cells import NaiveBayesNgrams
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(2, 30, size=(600, 12)).astype("int32")
+    x[x == 7] = 9  # token 7 only where planted
+    y = (rng.random(600) < 0.5).astype("int8")
+    starts = rng.integers(0, 11, size=600)
+    x[np.arange(600), starts] = 7
+    x[np.arange(600), starts + 1] = np.where(y == 1, 8, 10)
+    x[y == 0, rng.integers(0, 12, size=int((y == 0).sum()))] = 8  # 8 alone says nothing
+    set_determinism(0)
+    net = build_text_model("nbsvm", 30, 12, ngram=2, ngram_buckets=997, learning_rate=0.05, seed=0)
+    result = fit_model(
+        net,
+        x[:400],
+        y[:400],
+        x[400:500],
+        y[400:500],
+        epochs=8,
+        batch_size=32,
+        patience=8,
+        checkpoint_dir=tmp_path,
+    )
+    fitted = NaiveBayesNgrams(30, max_n=2, buckets=997)
+    fitted.adapt(x[:400], y[:400])
+    ratios = np.asarray(net.get_layer("naive_bayes_ngrams").ratios)
+    np.testing.assert_allclose(ratios, np.asarray(fitted.ratios))
+    accuracy = float(((net.predict(x[500:], verbose=0)[:, 0] > 0.5) == y[500:]).mean())
+    assert accuracy > 0.95, (accuracy, result.history)
+
+
+def test_variant_arguments_drops_dropout_for_a_family_without_dropout_layers() -> None:
+    assert variant_arguments({"family": "nbsvm"}, 0.3, 0.3) == {
+        "family": "nbsvm",
+        "dropout": 0.0,
+        "recurrent_dropout": 0.0,
+    }

@@ -12,7 +12,7 @@ from seqlab.models.builders import (
     build_text_model,
     count_parameters,
 )
-from seqlab.models.cells import MaskedConv1D, MaskedSequenceReduction, ScratchRNNCell
+from seqlab.models.cells import MaskedConv1D, MaskedSequenceReduction, NaiveBayesNgrams, ScratchRNNCell
 from seqlab.models.series_layers import ANCHORS, ColumnSlice, ShiftByAnchor, WindowAnchor
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "ColumnSlice",
     "MaskedConv1D",
     "MaskedSequenceReduction",
+    "NaiveBayesNgrams",
     "ScratchRNNCell",
     "ShiftByAnchor",
     "WindowAnchor",

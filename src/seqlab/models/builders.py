@@ -46,7 +46,13 @@ from typing import Any
 
 import keras
 
-from seqlab.models.cells import HashedBigrams, MaskedConv1D, MaskedSequenceReduction, ScratchRNNCell
+from seqlab.models.cells import (
+    HashedBigrams,
+    MaskedConv1D,
+    MaskedSequenceReduction,
+    NaiveBayesNgrams,
+    ScratchRNNCell,
+)
 from seqlab.models.series_layers import ANCHORS, ColumnSlice, ShiftByAnchor, WindowAnchor
 
 SERIES_FAMILIES: tuple[str, ...] = (
@@ -58,8 +64,9 @@ SERIES_FAMILIES: tuple[str, ...] = (
     "conv1d",
     "conv1d_rnn",
 )
-# Same names; for text "dense" means embedding + masked global average pooling + Dense layers.
-TEXT_FAMILIES: tuple[str, ...] = SERIES_FAMILIES
+# Same names; for text "dense" means embedding + masked global average pooling + Dense layers, and
+# "nbsvm" (text only) is NBSVM as one layer: Naive Bayes-scaled n-gram weights (``NaiveBayesNgrams``).
+TEXT_FAMILIES: tuple[str, ...] = (*SERIES_FAMILIES, "nbsvm")
 RECURRENT_CELLS: tuple[str, ...] = ("simple_rnn", "gru", "lstm", "scratch_rnn")
 # Families with recurrent layers, i.e. the ones that use dropout/recurrent_dropout/bidirectional/merge_mode.
 RECURRENT_FAMILIES: tuple[str, ...] = (*RECURRENT_CELLS, "conv1d_rnn")
@@ -357,6 +364,8 @@ def build_text_model(
     pooling: str = "last",
     embedding_dropout: float = 0.0,
     bigram_buckets: int = 0,
+    ngram: int = 3,
+    ngram_buckets: int = 2**22,
     learning_rate: float = 1e-3,
     seed: int | None = None,
 ) -> keras.Model:
@@ -367,6 +376,10 @@ def build_text_model(
     ``embedding_dropout`` > 0 adds SpatialDropout1D (whole embedding channels) after the embedding.
     ``bigram_buckets`` B > 0 (``dense`` family only; others ignore it) also embeds the review's adjacent
     token pairs, hashed into B buckets (``HashedBigrams``), and averages them with the words: fastText.
+    ``family="nbsvm"`` is a linear model over the review's set of 1..``ngram``-grams (longer ones hashed
+    into ``ngram_buckets``), weighted by Naive Bayes ratios that ``seqlab.training.adapt_to_training_data``
+    fits on the training reviews before training (``NaiveBayesNgrams``); the embedding, body, pooling and
+    dropout arguments do not apply to it.
     """
     body = _Body.validated(
         family,
@@ -393,12 +406,19 @@ def build_text_model(
     pooling = _choice(pooling, "pooling", TEXT_POOLINGS)
     embedding_dropout = _rate(embedding_dropout, "embedding_dropout")
     bigram_buckets = _positive_int(bigram_buckets, "bigram_buckets", minimum=0)
+    ngram = _positive_int(ngram, "ngram")
+    ngram_buckets = _positive_int(ngram_buckets, "ngram_buckets")
     learning_rate = _learning_rate(learning_rate)
     seed = _seed(seed)
     if seed is not None:
         keras.utils.set_random_seed(seed)
 
     inputs = keras.Input(shape=(max_len,), dtype="int32", name="token_ids")
+    if body.family == "nbsvm":
+        layer = NaiveBayesNgrams(vocab_size, ngram, ngram_buckets, seed=seed, name="naive_bayes_ngrams")
+        logit = layer(inputs)
+        outputs = keras.layers.Activation("sigmoid", name="probability")(logit)
+        return _compiled_text_model(keras.Model(inputs, outputs, name="text_nbsvm"), learning_rate)
     x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
     if bigram_buckets > 0 and body.family == "dense":
         pairs = HashedBigrams(bigram_buckets, name="bigram_ids")(inputs)
@@ -413,7 +433,11 @@ def build_text_model(
     if head_dropout > 0:
         x = keras.layers.Dropout(head_dropout, name="head_dropout")(x)
     outputs = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
-    model = keras.Model(inputs, outputs, name=f"text_{body.family}")
+    return _compiled_text_model(keras.Model(inputs, outputs, name=f"text_{body.family}"), learning_rate)
+
+
+def _compiled_text_model(model: keras.Model, learning_rate: float) -> keras.Model:
+    """Compile a sentiment classifier: Adam, binary cross-entropy, accuracy and ROC AUC."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss="binary_crossentropy",

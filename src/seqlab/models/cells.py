@@ -217,3 +217,119 @@ class HashedBigrams(keras.layers.Layer):
     def get_config(self) -> dict[str, Any]:
         """Return the bucket count so a model using the layer saves and loads as .keras."""
         return {**super().get_config(), "buckets": self.buckets}
+
+
+@keras.saving.register_keras_serializable(package="seqlab")
+class NaiveBayesNgrams(keras.layers.Layer):
+    """A linear classifier over a review's set of word n-grams, scaled by Naive Bayes log-count ratios.
+
+    The neural form of NBSVM (Wang & Manning 2012, "Baselines and Bigrams"): each review becomes the
+    *set* of its n-grams (n = 1..``max_n``), each n-gram f has a fixed ratio ``r[f]`` and a learned weight
+    ``w[f]``, and the layer returns the logit ``b + sum over the set of r[f] * w[f]`` [batch, 1].
+
+    - Features: unigram f = its token id (1..vocab_size-1); an n-gram of real tokens (n >= 2) is hashed
+      as ``vocab_size + (a * 1000003^(n-1) + ... ) mod buckets`` in int64; n-grams touching padding
+      (id 0) and repeats within a review count nothing. Collisions share a ratio and a weight.
+    - Ratios: :meth:`adapt` sets ``r = log((p / |p|) / (q / |q|))`` from the training reviews only, where
+      ``p`` (``q``) counts the positive (negative) reviews containing each feature plus ``smoothing``.
+      Before ``adapt`` every ratio is 1, i.e. a plain logistic regression on the n-gram set.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        max_n: int = 3,
+        buckets: int = 2**22,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        sizes = (("vocab_size", vocab_size, 2), ("max_n", max_n, 1), ("buckets", buckets, 1))
+        for name, value, minimum in sizes:
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+        self.max_n = max_n
+        self.buckets = buckets
+        self.seed = seed
+        self.features = vocab_size + (buckets if max_n > 1 else 0)
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        """Create the fixed ratios, the learned weights (small random) and the bias."""
+        self.ratios = self.add_weight(
+            shape=(self.features,), initializer="ones", trainable=False, name="log_count_ratio"
+        )
+        self.kernel = self.add_weight(
+            shape=(self.features,),
+            initializer=keras.initializers.RandomNormal(stddev=0.01, seed=self.seed),
+            name="kernel",
+        )
+        self.bias = self.add_weight(shape=(1,), initializer="zeros", name="bias")
+
+    def feature_ids(self, inputs: Any) -> Any:
+        """Map token ids [batch, steps] to each review's feature set [batch, steps * max_n], 0 = none."""
+        ids = ops.cast(inputs, "int64")
+        steps = ops.shape(ids)[1]
+        grams = [ops.where(ids < self.vocab_size, ids, ops.ones_like(ids))]  # out-of-range ids -> [UNK]
+        for n in range(2, self.max_n + 1):
+            hashed = ids[:, : steps - n + 1]
+            real = hashed > 0
+            for k in range(1, n):
+                part = ids[:, k : steps - n + 1 + k]
+                hashed = hashed * 1000003 + part
+                real = ops.logical_and(real, part > 0)
+            hashed = ops.where(real, ops.mod(hashed, self.buckets) + self.vocab_size, ops.zeros_like(hashed))
+            grams.append(ops.pad(hashed, [[0, 0], [0, n - 1]]))  # keep [batch, steps]
+        ordered = ops.sort(ops.concatenate(grams, axis=1), axis=1)
+        repeat = ops.pad(ops.equal(ordered[:, 1:], ordered[:, :-1]), [[0, 0], [1, 0]])
+        return ops.where(repeat, ops.zeros_like(ordered), ordered)
+
+    def call(self, inputs: Any) -> Any:
+        """Return the logit [batch, 1]: bias plus the ratio-scaled weights of the review's feature set."""
+        features = self.feature_ids(inputs)
+        present = ops.cast(features > 0, self.kernel.dtype)
+        scores = ops.take(self.ratios, features) * ops.take(self.kernel, features) * present
+        return ops.sum(scores, axis=1, keepdims=True) + self.bias
+
+    def adapt(self, token_ids: Any, labels: Any, smoothing: float = 1.0, batch_size: int = 2048) -> None:
+        """Set the ratios from training reviews [n, steps] and their 0/1 labels (never from test data)."""
+        import numpy as np
+
+        x = np.asarray(token_ids)
+        y = np.asarray(labels).reshape(-1)
+        if x.ndim != 2 or y.shape != (x.shape[0],):
+            raise ValueError(
+                f"adapt expects token ids [reviews, steps] and one label per review, got {x.shape} and "
+                f"{np.asarray(labels).shape}"
+            )
+        if set(np.unique(y).tolist()) != {0, 1}:
+            raise ValueError(f"adapt expects 0/1 labels with both classes present, got {np.unique(y)[:5]}")
+        if not (isinstance(smoothing, int | float) and smoothing > 0):
+            raise ValueError(f"smoothing must be a positive number, got {smoothing!r}")
+        if not self.built:
+            self.build(x.shape)
+        counts = np.zeros((2, self.features), dtype=np.float64)
+        for start in range(0, len(x), batch_size):
+            features = np.asarray(self.feature_ids(x[start : start + batch_size]))
+            for label in (0, 1):
+                chosen = features[y[start : start + batch_size] == label].ravel()
+                counts[label] += np.bincount(chosen, minlength=self.features)
+        counts[:, 0] = 0  # padding
+        counts += smoothing
+        ratios = np.log(counts[1] / counts[1].sum()) - np.log(counts[0] / counts[0].sum())
+        ratios[0] = 0.0
+        self.ratios.assign(ratios.astype(self.ratios.dtype))
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        """One logit per review."""
+        return (input_shape[0], 1)
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the sizes so a model using the layer saves and loads as .keras (ratios are weights)."""
+        return {
+            **super().get_config(),
+            "vocab_size": self.vocab_size,
+            "max_n": self.max_n,
+            "buckets": self.buckets,
+            "seed": self.seed,
+        }
