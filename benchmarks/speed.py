@@ -12,10 +12,12 @@ What is measured, side by side in one run:
    and epochs. Runs alternate (plain, seqlab, plain, seqlab, ...); the ratio is of the medians.
 2. ``imdb_bilstm``: one epoch of Embedding(20000, 64) + Bidirectional(LSTM(64)) + Dense(1) over the 25k
    training reviews (train + validation parts; timing only), plain Keras at batch 128 against seqlab's
-   builder with one lever changed at a time (batch size, length bucketing, XLA, GRU, bfloat16, threads),
-   then the combination of the levers that helped. Accuracy on the validation part after a fixed number of
-   epochs on the training part is measured for the reference and every candidate; the test split is never
-   read.
+   builder with one lever changed at a time (batch size, length bucketing, XLA, GRU, bfloat16), then the
+   combination of the levers that helped; then TensorFlow's thread pools for that combination (each
+   setting in a fresh process, as the pools are fixed when TensorFlow starts), and the best setting
+   applied to the combination, timed on the whole set again. Accuracy on the validation part after a
+   fixed number of epochs on the training part is measured for the reference and every candidate; the
+   test split is never read.
 3. ``data_preparation``: tokenising and padding 50k reviews and parsing + windowing the CET series, time
    and peak resident memory.
 4. ``growth``: preparation and one training epoch of a small model at 1x, 2x and 4x the data.
@@ -104,8 +106,9 @@ class SpeedSettings:
     imdb_accuracy_tolerance: float = 0.015
     imdb_max_accuracy_runs: int = 3
     imdb_min_gain: float = 0.03
-    thread_settings: tuple[tuple[int, int], ...] = ((0, 0), (1, 1))
-    thread_reviews: int = 3_200
+    # (intra_op, inter_op) thread pools tried on the combination, 0 = TensorFlow's default (as many as CPUs)
+    thread_settings: tuple[tuple[int, int], ...] = ((0, 0), (1, 2), (2, 1))
+    thread_reviews: int = 6_400
     # 3 and 4. Preparation and growth; the largest factor of the text preparation is item 3's 50k reviews.
     growth_factors: tuple[int, ...] = (1, 2, 4)
     text_prep_base_reviews: int = 12_500
@@ -137,7 +140,7 @@ class SpeedSettings:
             imdb_levers=("bucketing", "jit"),
             imdb_timing_rounds=1,
             imdb_max_accuracy_runs=2,
-            thread_settings=(),
+            thread_settings=((0, 0), (1, 2)),
             thread_reviews=256,
             text_prep_base_reviews=128,
             text_train_base_reviews=128,
@@ -523,32 +526,36 @@ def worker_train_epoch(kind: str, items: int, batch_size: int, seed: int = 42) -
     }
 
 
-def worker_imdb_threads(intra_op: int, inter_op: int, reviews: int, batch_size: int, seed: int = 42) -> dict:
-    """Time one BiLSTM epoch with TensorFlow thread pools set before the runtime starts (0 = default)."""
+def worker_imdb_lever(
+    config: dict[str, Any], task: str, seed: int, reviews: int | None = None, accuracy: dict | None = None
+) -> dict:
+    """Time (``task="time"``) or accuracy-check (``"accuracy"``) one BiLSTM configuration in this process.
+
+    Runs in a fresh process for configurations with their own TensorFlow thread pools, which have to be
+    set before the runtime starts; the data is the same as the parent's (the first ``reviews`` of
+    train + validation for timing; the accuracy split of ``accuracy``'s settings).
+    """
     import tensorflow as tf
 
+    lever = LeverConfig(**{**config, "threads": tuple(config.get("threads", (0, 0)))})
+    intra_op, inter_op = lever.threads
     if intra_op:
         tf.config.threading.set_intra_op_parallelism_threads(intra_op)
     if inter_op:
         tf.config.threading.set_inter_op_parallelism_threads(inter_op)
     arrays = load_imdb_arrays()
-    x = np.concatenate([arrays["x_train"], arrays["x_validation"]])[:reviews]
-    y = np.concatenate([arrays["y_train"], arrays["y_validation"]])[:reviews]
-    config = LeverConfig("threads", builder="seqlab", batch_size=batch_size)
-    model = build_bilstm(config, seed)
-    warmup_seconds = _warm_up_fit(model, config, x, y, seed)
-    epoch = _fit_epochs(model, config, x, y, epochs=1, seed=seed)
+    if task == "time":
+        x = np.concatenate([arrays["x_train"], arrays["x_validation"]])[:reviews]
+        y = np.concatenate([arrays["y_train"], arrays["y_validation"]])[:reviews]
+        result = _time_config(lever, x, y, seed)
+    elif task == "accuracy":
+        result = _accuracy_of(lever, arrays, SpeedSettings(mode="worker", **(accuracy or {}), seed=seed))
+    else:
+        raise ValueError(f"task: expected 'time' or 'accuracy', got {task!r}")
     return {
-        "intra_op": intra_op,
-        "inter_op": inter_op,
+        **result,
         "effective_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
         "effective_inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
-        "reviews": int(x.shape[0]),
-        "batch_size": batch_size,
-        "warmup_seconds": _round(warmup_seconds),
-        "epoch_seconds": _round(epoch.seconds),
-        "reviews_per_second": _round(x.shape[0] / epoch.seconds, 1),
-        "foreign_cpu_share": _round(epoch.foreign_cpu_share),
     }
 
 
@@ -556,7 +563,7 @@ WORKERS: dict[str, Callable[..., dict]] = {
     "prepare_text": worker_prepare_text,
     "prepare_series": worker_prepare_series,
     "train_epoch": worker_train_epoch,
-    "imdb_threads": worker_imdb_threads,
+    "imdb_lever": worker_imdb_lever,
 }
 
 
@@ -678,6 +685,7 @@ class LeverConfig:
     bucketing: bool = False
     jit_compile: bool = False
     bfloat16: bool = False
+    threads: tuple[int, int] = (0, 0)  # TensorFlow (intra_op, inter_op) pools; 0 = default; own process
 
     def levers(self) -> dict[str, Any]:
         """Return the settings that differ from the plain batch-128 reference."""
@@ -884,6 +892,17 @@ def _median_timing(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _threads_in_force(threads: tuple[int, int]) -> bool:
+    """Whether this process runs TensorFlow with the (intra_op, inter_op) pools asked for (0 = default)."""
+    import tensorflow as tf
+
+    current = (
+        tf.config.threading.get_intra_op_parallelism_threads(),
+        tf.config.threading.get_inter_op_parallelism_threads(),
+    )
+    return current == tuple(threads)
+
+
 def _time_config(
     config: LeverConfig, x: np.ndarray, y: np.ndarray, seed: int, retries: int = 1
 ) -> dict[str, Any]:
@@ -893,6 +912,9 @@ def _time_config(
     the epoch, another epoch is timed (up to ``retries`` more) and the fastest is kept (interference only
     adds time; the foreign-CPU share alone does not say how much).
     """
+    if not _threads_in_force(config.threads):
+        arguments = {"config": asdict(config), "task": "time", "seed": seed, "reviews": int(x.shape[0])}
+        return _run_worker("imdb_lever", arguments, isolate=True)
     model = build_bilstm(config, seed)
     warmup_seconds = _warm_up_fit(model, config, x, y, seed)
     attempts = [_fit_epochs(model, config, x, y, epochs=1, seed=seed)]
@@ -913,6 +935,15 @@ def _time_config(
 
 def _accuracy_of(config: LeverConfig, arrays: dict[str, np.ndarray], settings: SpeedSettings) -> dict:
     """Train a fresh model of ``config`` on the training part and return its validation accuracy."""
+    if not _threads_in_force(config.threads):
+        fields = ("imdb_accuracy_train_reviews", "imdb_accuracy_validation_reviews", "imdb_accuracy_epochs")
+        arguments = {
+            "config": asdict(config),
+            "task": "accuracy",
+            "seed": settings.seed,
+            "accuracy": {name: getattr(settings, name) for name in fields},
+        }
+        return _run_worker("imdb_lever", arguments, isolate=True)
     x_train = arrays["x_train"][: settings.imdb_accuracy_train_reviews]
     y_train = arrays["y_train"][: settings.imdb_accuracy_train_reviews]
     x_validation = arrays["x_validation"][: settings.imdb_accuracy_validation_reviews]
@@ -1002,13 +1033,29 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
             rounds["plain_b128"].append(_time_config(configs["plain_b128"], x_all, y_all, settings.seed))
         timings[combined.name] = _median_timing(rounds[combined.name])
         timings["plain_b128"] = _median_timing(rounds["plain_b128"])
+    # Thread pools, for the combination: scanned on a subset, one fresh process per setting; the best
+    # setting, when it gains, is timed on the whole set against the reference, interleaved again.
+    combined_name = same_as or combined.name
+    threads = measure_threads(settings, configs[combined_name])
+    if threads.get("best") is not None:
+        threaded = replace(
+            configs[combined_name], name=f"{combined_name}_threads", threads=tuple(threads["best"])
+        )
+        configs[threaded.name] = threaded
+        threads["config"] = threaded.name
+        rounds[threaded.name] = []
+        for _ in range(max(1, settings.imdb_timing_rounds)):
+            rounds[threaded.name].append(_time_config(threaded, x_all, y_all, settings.seed))
+            rounds["plain_b128"].append(_time_config(configs["plain_b128"], x_all, y_all, settings.seed))
+        timings[threaded.name] = _median_timing(rounds[threaded.name])
+        timings["plain_b128"] = _median_timing(rounds["plain_b128"])
+        log(f"speed: {threaded.name}: {timings[threaded.name]['epoch_seconds']} s")
     plain_runs = timings["plain_b128"]["round_epoch_seconds"]
     reference_seconds = statistics.median(plain_runs)
     for timing in timings.values():
         timing["speedup_vs_plain"] = _round(reference_seconds / timing["epoch_seconds"])
 
     # Accuracy: the reference, the combination and every single lever that was clearly faster.
-    combined_name = same_as or combined.name
     threshold = reference_seconds * (1 - settings.imdb_min_gain)
     candidates = sorted(
         (
@@ -1031,7 +1078,6 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
         and timings[name]["epoch_seconds"] < reference_seconds
     ]
     best_name = min(honest, key=lambda name: timings[name]["epoch_seconds"]) if honest else "plain_b128"
-    threads = measure_threads(settings)
     return {
         "case": {
             "model": "Embedding(20000, 64, mask_zero=True) + Bidirectional(LSTM(64)) + Dense(1, sigmoid), "
@@ -1076,32 +1122,36 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
     }
 
 
-def measure_threads(settings: SpeedSettings) -> dict[str, Any]:
-    """Time seqlab's BiLSTM under TensorFlow thread settings, each in a fresh process (set before start)."""
+def measure_threads(settings: SpeedSettings, base: LeverConfig) -> dict[str, Any]:
+    """Time ``base`` under each TensorFlow thread setting on a subset, each in a fresh process.
+
+    Thread pools are fixed when TensorFlow starts, so every setting (the default too, for a fair
+    comparison) runs in its own process. ``best`` is the fastest setting that beats the default by at
+    least ``imdb_min_gain``, or None.
+    """
     if not settings.thread_settings:
-        return {"note": "skipped", "runs": []}
-    runs = [
-        _run_worker(
-            "imdb_threads",
-            {
-                "intra_op": intra,
-                "inter_op": inter,
-                "reviews": settings.thread_reviews,
-                "batch_size": 128,
-                "seed": settings.seed,
-            },
-            # Thread pools are fixed when TensorFlow starts: only the default may share this process.
-            isolate=settings.isolate_workers or (intra, inter) != (0, 0),
-        )
-        for intra, inter in settings.thread_settings
-    ]
+        return {"note": "skipped", "runs": [], "best": None}
+    arrays = load_imdb_arrays()
+    reviews = min(settings.thread_reviews, arrays["x_train"].shape[0] + arrays["x_validation"].shape[0])
+    runs = []
+    for intra, inter in settings.thread_settings:
+        config = replace(base, name=f"threads_{intra}_{inter}", threads=(intra, inter))
+        arguments = {"config": asdict(config), "task": "time", "seed": settings.seed, "reviews": reviews}
+        isolate = settings.isolate_workers or (intra, inter) != (0, 0)
+        runs.append({"intra_op": intra, "inter_op": inter, **_run_worker("imdb_lever", arguments, isolate)})
     default = next((run for run in runs if run["intra_op"] == 0 and run["inter_op"] == 0), None)
-    for run in runs:
-        if default is not None:
+    best = None
+    if default is not None:
+        for run in runs:
             run["speedup_vs_default"] = _round(default["epoch_seconds"] / run["epoch_seconds"])
+        fastest = min(runs, key=lambda run: run["epoch_seconds"])
+        if fastest["epoch_seconds"] < default["epoch_seconds"] * (1 - settings.imdb_min_gain):
+            best = [fastest["intra_op"], fastest["inter_op"]]
     return {
-        "note": "seqlab BiLSTM at batch 128 on a subset, one process per setting; 0 = TensorFlow's default",
+        "note": f"{base.name} ({base.levers()}) on the first {reviews} reviews, one process per setting; "
+        "0 = TensorFlow's default (a pool as large as the CPU count)",
         "runs": runs,
+        "best": best,
     }
 
 

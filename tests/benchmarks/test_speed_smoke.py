@@ -54,6 +54,7 @@ def test_lever_config_lists_only_what_differs_from_plain() -> None:
         "batch_size": 256,
         "bucketing": True,
     }
+    assert speed.LeverConfig("x", threads=(1, 2)).levers() == {"builder": "seqlab", "threads": (1, 2)}
 
 
 @pytest.mark.data
@@ -92,6 +93,16 @@ def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> Non
     assert all(timing["epoch_seconds"] > 0 for timing in imdb["timings"].values())
     assert 0.0 <= imdb["accuracy"]["plain_b128"]["validation_accuracy"] <= 1.0
     assert imdb["best"]["config"] in imdb["timings"]
+    # Thread pools: each non-default setting ran in its own process, with the pools it asked for.
+    runs = imdb["threads"]["runs"]
+    assert [(run["intra_op"], run["inter_op"]) for run in runs] == [(0, 0), (1, 2)]
+    assert runs[1]["isolated_process"]
+    assert (runs[1]["effective_intra_op"], runs[1]["effective_inter_op"]) == (1, 2)
+    assert (runs[0]["effective_intra_op"], runs[0]["effective_inter_op"]) == (0, 0)
+    if imdb["threads"]["best"] is not None:  # then the combination was timed with it, in its own processes
+        threaded = imdb["timings"][imdb["threads"]["config"]]
+        assert threaded["isolated_process"]
+        assert threaded["levers"]["threads"] == imdb["threads"]["best"]
 
     growth = results["growth"]
     for name in ("text_preparation", "series_preparation", "text_training_epoch", "series_training_epoch"):
