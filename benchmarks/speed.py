@@ -1020,6 +1020,16 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
             log(f"speed: round {round_index + 1}/{round_count} {config.name}: {timing['epoch_seconds']} s")
     timings = {name: _median_timing(runs) for name, runs in rounds.items()}
 
+    def time_against_plain(config: LeverConfig) -> None:
+        """Time ``config`` and the plain reference in alternation, as many rounds as the single levers."""
+        rounds[config.name] = []
+        for _ in range(max(1, settings.imdb_timing_rounds)):
+            rounds[config.name].append(_time_config(config, x_all, y_all, settings.seed))
+            rounds["plain_b128"].append(_time_config(configs["plain_b128"], x_all, y_all, settings.seed))
+        timings[config.name] = _median_timing(rounds[config.name])
+        timings["plain_b128"] = _median_timing(rounds["plain_b128"])
+        log(f"speed: {config.name}: {timings[config.name]['epoch_seconds']} s")
+
     combined = _combined_config(timings, settings)
     same_as = next(
         (name for name, config in configs.items() if replace(config, name=combined.name) == combined), None
@@ -1027,12 +1037,7 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
     if same_as is None:
         # The combination against the reference, interleaved again, as many rounds.
         configs[combined.name] = combined
-        rounds[combined.name] = []
-        for _ in range(max(1, settings.imdb_timing_rounds)):
-            rounds[combined.name].append(_time_config(combined, x_all, y_all, settings.seed))
-            rounds["plain_b128"].append(_time_config(configs["plain_b128"], x_all, y_all, settings.seed))
-        timings[combined.name] = _median_timing(rounds[combined.name])
-        timings["plain_b128"] = _median_timing(rounds["plain_b128"])
+        time_against_plain(combined)
     # Thread pools, for the combination: scanned on a subset, one fresh process per setting; the best
     # setting, when it gains, is timed on the whole set against the reference, interleaved again.
     combined_name = same_as or combined.name
@@ -1043,13 +1048,7 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
         )
         configs[threaded.name] = threaded
         threads["config"] = threaded.name
-        rounds[threaded.name] = []
-        for _ in range(max(1, settings.imdb_timing_rounds)):
-            rounds[threaded.name].append(_time_config(threaded, x_all, y_all, settings.seed))
-            rounds["plain_b128"].append(_time_config(configs["plain_b128"], x_all, y_all, settings.seed))
-        timings[threaded.name] = _median_timing(rounds[threaded.name])
-        timings["plain_b128"] = _median_timing(rounds["plain_b128"])
-        log(f"speed: {threaded.name}: {timings[threaded.name]['epoch_seconds']} s")
+        time_against_plain(threaded)
     plain_runs = timings["plain_b128"]["round_epoch_seconds"]
     reference_seconds = statistics.median(plain_runs)
     for timing in timings.values():

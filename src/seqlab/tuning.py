@@ -102,10 +102,11 @@ def _make_hypermodel(
             x_val, y_val = kwargs.pop("validation_data")
             batch_size = kwargs.pop("batch_size")
             kwargs["shuffle"] = False  # the dataset shuffles
-            adapt_to_training_data(model, input_slicer(x, values), y)  # e.g. Naive Bayes ratios
+            x_train = input_slicer(x, values)
+            adapt_to_training_data(model, x_train, y)  # e.g. Naive Bayes ratios, from training data only
             # the same feed as fit_model (tf.data autotuning off: see seqlab.training.array_dataset)
             history = model.fit(
-                array_dataset(input_slicer(x, values), y, batch_size, shuffle=True),
+                array_dataset(x_train, y, batch_size, shuffle=True),
                 validation_data=array_dataset(input_slicer(x_val, values), y_val, batch_size, shuffle=False),
                 **kwargs,
             )

@@ -29,6 +29,15 @@ SMALL = {"units": 4, "filters": 4, "kernel_size": 3}
 TEXT_SMALL = {**SMALL, "embedding_dim": 4}
 
 
+def post_padded(pre: np.ndarray) -> np.ndarray:
+    """The same token rows with their padding (0) moved to the end."""
+    post = np.zeros_like(pre)
+    for row, ids in enumerate(pre):
+        tokens = ids[ids != 0]
+        post[row, : tokens.size] = tokens
+    return post
+
+
 def windows(count: int = 5, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(count, WINDOW)).astype("float32")
 
@@ -172,10 +181,7 @@ def test_text_prediction_ignores_padding(family: str) -> None:
     longer = build_text_model(family, VOCAB, MAX_LEN + 4, **options)
     longer.set_weights(model.get_weights())
     pre = token_ids()
-    post = np.zeros_like(pre)
-    for row, ids in enumerate(pre):
-        tokens = ids[ids != 0]
-        post[row, : tokens.size] = tokens
+    post = post_padded(pre)
     pre_longer = np.pad(pre, ((0, 0), (4, 0)))
     expected = np.asarray(model(pre))
     np.testing.assert_allclose(model(post), expected, atol=1e-5)
@@ -393,10 +399,7 @@ def test_bigram_bag_ignores_padding_side_and_saves(tmp_path: Path) -> None:
     model = build_text_model("dense", VOCAB, MAX_LEN, bigram_buckets=64, seed=4, **TEXT_SMALL)
     assert "bigram_embedding" in [layer.name for layer in model.layers]
     pre = token_ids()
-    post = np.zeros_like(pre)
-    for row in range(pre.shape[0]):
-        real = pre[row][pre[row] > 0]
-        post[row, : real.size] = real
+    post = post_padded(pre)
     np.testing.assert_allclose(model.predict(pre, verbose=0), model.predict(post, verbose=0), atol=1e-6)
     model.save(tmp_path / "bigrams.keras")
     loaded = keras.models.load_model(tmp_path / "bigrams.keras")
@@ -455,10 +458,7 @@ def test_nbsvm_model_saves_with_its_ratios_and_ignores_padding_side(tmp_path: Pa
     assert adapt_to_training_data(model, pre, np.arange(8) % 2) == 1
     ratios = np.asarray(model.get_layer("naive_bayes_ngrams").ratios)
     assert np.abs(ratios).max() > 0.1 and ratios[0] == 0.0
-    post = np.zeros_like(pre)
-    for row in range(pre.shape[0]):
-        real = pre[row][pre[row] > 0]
-        post[row, : real.size] = real
+    post = post_padded(pre)
     np.testing.assert_allclose(model.predict(pre, verbose=0), model.predict(post, verbose=0), atol=1e-6)
     model.save(tmp_path / "nbsvm.keras")
     loaded = keras.models.load_model(tmp_path / "nbsvm.keras")

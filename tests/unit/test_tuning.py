@@ -180,3 +180,29 @@ def test_declare_keeps_float_ranges_with_whole_number_ends_as_floats() -> None:
     declare(hp, "units", SpaceEntry(min=8, max=64, sampling="log"))
     kinds = {item.name: type(item).__name__ for item in hp.space}
     assert kinds == {"dropout": "Float", "units": "Int"}
+
+
+def test_search_fits_naive_bayes_ratios_on_the_training_data_of_each_trial(tmp_path: Path) -> None:
+    """An nbsvm trial gets its ratios from x_train (as fit_model does), not the default ratios of 1."""
+    from seqlab.models import NaiveBayesNgrams, build_text_model
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(2, 30, size=(300, 10)).astype("int32")
+    y = (rng.random(300) < 0.5).astype("int8")
+    x[y == 1, 0] = 7  # token 7 marks a positive review
+    built: list[keras.Model] = []
+
+    def build(learning_rate: float) -> keras.Model:
+        model = build_text_model("nbsvm", 30, 10, ngram=2, ngram_buckets=97, learning_rate=learning_rate)
+        built.append(model)
+        return model
+
+    params = settings({"learning_rate": {"values": [0.01, 0.05]}})
+    result = search(build, params, x[:200], y[:200], x[200:], y[200:], directory=tmp_path)
+    trained = [model for model in built if int(model.optimizer.iterations) > 0]  # the tuner builds once more
+    assert result.best is not None and len(trained) == 2
+    expected = NaiveBayesNgrams(30, max_n=2, buckets=97)
+    expected.adapt(x[:200], y[:200])
+    for model in trained:
+        ratios = np.asarray(model.get_layer("naive_bayes_ngrams").ratios)
+        np.testing.assert_allclose(ratios, np.asarray(expected.ratios))
