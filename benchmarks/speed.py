@@ -13,9 +13,9 @@ What is measured, side by side in one run:
 2. ``imdb_bilstm``: one epoch of Embedding(20000, 64) + Bidirectional(LSTM(64)) + Dense(1) over the 25k
    training reviews (train + validation parts; timing only), plain Keras at batch 128 against seqlab's
    builder with one lever changed at a time (batch size, length bucketing, XLA, GRU, bfloat16), then the
-   combination of the levers that helped; then TensorFlow's thread pools for that combination (each
-   setting in a fresh process, as the pools are fixed when TensorFlow starts), and the best setting
-   applied to the combination, timed on the whole set again. Accuracy on the validation part after a
+   combination of the levers that helped; then a scan of TensorFlow's thread pools for that combination,
+   with XLA on and off (each setting in a fresh process, as the pools are fixed when TensorFlow starts),
+   and the best variant timed on the whole set again. Accuracy on the validation part after a
    fixed number of epochs on the training part is measured for the reference and every candidate; the
    test split is never read.
 3. ``data_preparation``: tokenising and padding 50k reviews and parsing + windowing the CET series, time
@@ -88,12 +88,13 @@ class SpeedSettings:
 
     mode: str
     seed: int = 42
-    # 1. fit_model against model.fit on CET windows (GRU(32), windows of 60 days).
-    overhead_train_windows: int = 8_192
-    overhead_validation_windows: int = 2_048
-    overhead_epochs: int = 3
+    # 1. fit_model against model.fit on CET windows (GRU(32), windows of 60 days); None = every window of
+    # the split, so each timed epoch is a real one (about 9 s) and fixed costs weigh what they do in use.
+    overhead_train_windows: int | None = None
+    overhead_validation_windows: int | None = None
+    overhead_epochs: int = 2
     overhead_batch_size: int = 256
-    overhead_repeats: int = 3
+    overhead_repeats: int = 5
     overhead_warm_up: bool = True
     # 2. IMDB BiLSTM; None means every review of the split.
     imdb_timing_reviews: int | None = None
@@ -106,9 +107,13 @@ class SpeedSettings:
     imdb_accuracy_tolerance: float = 0.015
     imdb_max_accuracy_runs: int = 3
     imdb_min_gain: float = 0.03
-    # (intra_op, inter_op) thread pools tried on the combination, 0 = TensorFlow's default (as many as CPUs)
+    # (intra_op, inter_op) thread pools tried on the combination, 0 = TensorFlow's default (as many as CPUs),
+    # each with XLA on and off (scan_xla: XLA's gain is small and changes which pools help); rounds
+    # interleaved, medians.
     thread_settings: tuple[tuple[int, int], ...] = ((0, 0), (1, 2), (2, 1))
     thread_reviews: int = 6_400
+    scan_xla: bool = True
+    scan_rounds: int = 2
     # 3 and 4. Preparation and growth; the largest factor of the text preparation is item 3's 50k reviews.
     growth_factors: tuple[int, ...] = (1, 2, 4)
     text_prep_base_reviews: int = 12_500
@@ -142,6 +147,7 @@ class SpeedSettings:
             imdb_max_accuracy_runs=2,
             thread_settings=((0, 0), (1, 2)),
             thread_reviews=256,
+            scan_rounds=1,
             text_prep_base_reviews=128,
             text_train_base_reviews=128,
             series_prep_base_days=10_000,
@@ -667,7 +673,7 @@ def measure_train_overhead(settings: SpeedSettings) -> dict[str, Any]:
         "(seqlab.training.array_dataset, tf.data autotuning off, vs Keras's autotuned pipeline from NumPy "
         "arrays, whose iterator can hold up the next epoch: see the BiLSTM section). The added time is "
         "mostly a fixed cost per epoch and per fit (added_seconds_per_epoch), so the ratio moves towards 1 "
-        "as epochs get longer (a full CET epoch is about 9x this one).",
+        "as epochs get longer; the full profile times whole CET epochs, as the pipeline runs them.",
     }
 
 
@@ -1038,17 +1044,21 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
         # The combination against the reference, interleaved again, as many rounds.
         configs[combined.name] = combined
         time_against_plain(combined)
-    # Thread pools, for the combination: scanned on a subset, one fresh process per setting; the best
-    # setting, when it gains, is timed on the whole set against the reference, interleaved again.
+    # Thread pools and XLA, for the combination: scanned on a subset, one fresh process per setting; the
+    # best variant, when it gains, is timed on the whole set against the reference, interleaved again.
     combined_name = same_as or combined.name
-    threads = measure_threads(settings, configs[combined_name])
-    if threads.get("best") is not None:
-        threaded = replace(
-            configs[combined_name], name=f"{combined_name}_threads", threads=tuple(threads["best"])
+    scan = measure_threads(settings, configs[combined_name])
+    if scan.get("best") is not None:
+        variant = replace(
+            configs[combined_name],
+            name=scan["best"]["name"],
+            threads=tuple(scan["best"]["threads"]),
+            jit_compile=scan["best"]["jit_compile"],
         )
-        configs[threaded.name] = threaded
-        threads["config"] = threaded.name
-        time_against_plain(threaded)
+        if variant.name not in configs:
+            configs[variant.name] = variant
+            time_against_plain(variant)
+        scan["config"] = variant.name
     plain_runs = timings["plain_b128"]["round_epoch_seconds"]
     reference_seconds = statistics.median(plain_runs)
     for timing in timings.values():
@@ -1117,39 +1127,86 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
             "rule": "fastest accuracy-checked configuration faster than the plain reference whose validation "
             "accuracy is within the tolerance of the plain one",
         },
-        "threads": threads,
+        "threads": scan,
     }
 
 
-def measure_threads(settings: SpeedSettings, base: LeverConfig) -> dict[str, Any]:
-    """Time ``base`` under each TensorFlow thread setting on a subset, each in a fresh process.
+def _variant_name(base: LeverConfig, jit_compile: bool, threads: tuple[int, int]) -> str:
+    """Name a scan variant of ``base``: what it changes (XLA, thread pools) appended to its name."""
+    name = base.name
+    if jit_compile != base.jit_compile:
+        name += "_xla" if jit_compile else "_no_xla"
+    if tuple(threads) != (0, 0):
+        name += f"_threads_{threads[0]}_{threads[1]}"
+    return name
 
-    Thread pools are fixed when TensorFlow starts, so every setting (the default too, for a fair
-    comparison) runs in its own process. ``best`` is the fastest setting that beats the default by at
-    least ``imdb_min_gain``, or None.
+
+def measure_threads(settings: SpeedSettings, base: LeverConfig) -> dict[str, Any]:
+    """Time ``base`` under each TensorFlow thread setting, with XLA as in ``base`` and toggled, on a subset.
+
+    Thread pools are fixed when TensorFlow starts, so every non-default setting runs in its own process
+    (the default too, in the full run, for a fair comparison). XLA is scanned with them because its gain
+    is within the noise of the single-lever timings and it changes which pools help (a probe: one
+    intra-op and two inter-op threads helped batch 512 without XLA, not with it). Variants are timed in
+    interleaved rounds; ``best`` is the variant with the lowest median that beats ``base`` as it is (its
+    XLA setting, default pools) by at least ``imdb_min_gain``, or None.
     """
     if not settings.thread_settings:
-        return {"note": "skipped", "runs": [], "best": None}
+        return {"note": "skipped", "runs": [], "variants": [], "best": None}
     arrays = load_imdb_arrays()
     reviews = min(settings.thread_reviews, arrays["x_train"].shape[0] + arrays["x_validation"].shape[0])
+    xla_settings = [base.jit_compile] + ([not base.jit_compile] if settings.scan_xla else [])
+    grid = [(jit, tuple(threads)) for jit in xla_settings for threads in settings.thread_settings]
     runs = []
-    for intra, inter in settings.thread_settings:
-        config = replace(base, name=f"threads_{intra}_{inter}", threads=(intra, inter))
-        arguments = {"config": asdict(config), "task": "time", "seed": settings.seed, "reviews": reviews}
-        isolate = settings.isolate_workers or (intra, inter) != (0, 0)
-        runs.append({"intra_op": intra, "inter_op": inter, **_run_worker("imdb_lever", arguments, isolate)})
-    default = next((run for run in runs if run["intra_op"] == 0 and run["inter_op"] == 0), None)
+    for round_index in range(max(1, settings.scan_rounds)):
+        for jit_compile, (intra, inter) in grid:
+            config = replace(
+                base,
+                name=_variant_name(base, jit_compile, (intra, inter)),
+                threads=(intra, inter),
+                jit_compile=jit_compile,
+            )
+            arguments = {"config": asdict(config), "task": "time", "seed": settings.seed, "reviews": reviews}
+            isolate = settings.isolate_workers or (intra, inter) != (0, 0)
+            result = _run_worker("imdb_lever", arguments, isolate)
+            runs.append(
+                {
+                    "round": round_index,
+                    "jit_compile": jit_compile,
+                    "intra_op": intra,
+                    "inter_op": inter,
+                    **result,
+                }
+            )
+    variants = []
+    for jit_compile, (intra, inter) in grid:
+        seconds = [
+            run["epoch_seconds"]
+            for run in runs
+            if (run["jit_compile"], run["intra_op"], run["inter_op"]) == (jit_compile, intra, inter)
+        ]
+        variants.append(
+            {
+                "name": _variant_name(base, jit_compile, (intra, inter)),
+                "jit_compile": jit_compile,
+                "threads": [intra, inter],
+                "round_epoch_seconds": seconds,
+                "epoch_seconds": _round(statistics.median(seconds)),
+            }
+        )
+    default = variants[0]  # base's own XLA setting, default pools
+    for variant in variants:
+        variant["speedup_vs_base"] = _round(default["epoch_seconds"] / variant["epoch_seconds"])
+    fastest = min(variants, key=lambda variant: variant["epoch_seconds"])
     best = None
-    if default is not None:
-        for run in runs:
-            run["speedup_vs_default"] = _round(default["epoch_seconds"] / run["epoch_seconds"])
-        fastest = min(runs, key=lambda run: run["epoch_seconds"])
-        if fastest["epoch_seconds"] < default["epoch_seconds"] * (1 - settings.imdb_min_gain):
-            best = [fastest["intra_op"], fastest["inter_op"]]
+    if fastest["epoch_seconds"] < default["epoch_seconds"] * (1 - settings.imdb_min_gain):
+        best = {key: fastest[key] for key in ("name", "jit_compile", "threads")}
     return {
-        "note": f"{base.name} ({base.levers()}) on the first {reviews} reviews, one process per setting; "
+        "note": f"{base.name} ({base.levers()}) on the first {reviews} reviews, XLA as in it and toggled, "
+        f"{max(1, settings.scan_rounds)} interleaved round(s), one process per non-default pool setting; "
         "0 = TensorFlow's default (a pool as large as the CPU count)",
         "runs": runs,
+        "variants": variants,
         "best": best,
     }
 

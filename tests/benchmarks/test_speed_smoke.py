@@ -57,6 +57,14 @@ def test_lever_config_lists_only_what_differs_from_plain() -> None:
     assert speed.LeverConfig("x", threads=(1, 2)).levers() == {"builder": "seqlab", "threads": (1, 2)}
 
 
+def test_scan_variants_are_named_by_what_they_change() -> None:
+    base = speed.LeverConfig("seqlab_combined", batch_size=512, bucketing=True, jit_compile=True)
+    assert speed._variant_name(base, True, (0, 0)) == "seqlab_combined"
+    assert speed._variant_name(base, False, (0, 0)) == "seqlab_combined_no_xla"
+    assert speed._variant_name(base, False, (1, 2)) == "seqlab_combined_no_xla_threads_1_2"
+    assert speed._variant_name(speed.LeverConfig("b"), True, (2, 1)) == "b_xla_threads_2_1"
+
+
 @pytest.mark.data
 @pytest.mark.slow
 def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> None:
@@ -93,16 +101,30 @@ def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> Non
     assert all(timing["epoch_seconds"] > 0 for timing in imdb["timings"].values())
     assert 0.0 <= imdb["accuracy"]["plain_b128"]["validation_accuracy"] <= 1.0
     assert imdb["best"]["config"] in imdb["timings"]
-    # Thread pools: each non-default setting ran in its own process, with the pools it asked for.
-    runs = imdb["threads"]["runs"]
-    assert [(run["intra_op"], run["inter_op"]) for run in runs] == [(0, 0), (1, 2)]
-    assert runs[1]["isolated_process"]
-    assert (runs[1]["effective_intra_op"], runs[1]["effective_inter_op"]) == (1, 2)
-    assert (runs[0]["effective_intra_op"], runs[0]["effective_inter_op"]) == (0, 0)
-    if imdb["threads"]["best"] is not None:  # then the combination was timed with it, in its own processes
-        threaded = imdb["timings"][imdb["threads"]["config"]]
-        assert threaded["isolated_process"]
-        assert threaded["levers"]["threads"] == imdb["threads"]["best"]
+    # Thread pools x XLA: every pool setting with XLA as in the combination and toggled; each non-default
+    # pool setting ran in its own process, with the pools it asked for.
+    scan = imdb["threads"]
+    runs = scan["runs"]
+    base_jit = imdb["combined_levers"].get("jit_compile", False)
+    assert [(run["jit_compile"], run["intra_op"], run["inter_op"]) for run in runs] == [
+        (base_jit, 0, 0),
+        (base_jit, 1, 2),
+        (not base_jit, 0, 0),
+        (not base_jit, 1, 2),
+    ]
+    for run in runs:
+        pools = (run["effective_intra_op"], run["effective_inter_op"])
+        assert pools == (run["intra_op"], run["inter_op"])
+        assert run["isolated_process"] == (pools != (0, 0))
+        assert run["levers"].get("jit_compile", False) == run["jit_compile"]
+    assert [variant["epoch_seconds"] for variant in scan["variants"]] == [
+        run["epoch_seconds"] for run in runs
+    ]
+    if scan["best"] is not None:  # then that variant was timed on the whole set against plain Keras
+        timed = imdb["timings"][scan["config"]]
+        assert timed["levers"].get("threads", [0, 0]) == scan["best"]["threads"]
+        assert timed["levers"].get("jit_compile", False) == scan["best"]["jit_compile"]
+        assert timed.get("isolated_process", False) == (scan["best"]["threads"] != [0, 0])
 
     growth = results["growth"]
     for name in ("text_preparation", "series_preparation", "text_training_epoch", "series_training_epoch"):
