@@ -1,8 +1,9 @@
 """Speed benchmark: seqlab's training overhead, IMDB BiLSTM speed levers, data preparation and growth.
 
-``python -m benchmarks.speed`` runs everything on the prepared data (about 12 minutes on 2 idle CPU cores,
-23 when they are shared) and writes ``benchmarks/speed_results.json``; ``--quick`` shrinks every case to a
-few hundred items (about 40 s; the numbers then only prove the code paths work).
+``python -m benchmarks.speed`` runs everything on the prepared data (about 35 minutes on 2 CPU cores,
+most of it the IMDB BiLSTM's interleaved rounds) and writes ``benchmarks/speed_results.json``;
+``--quick`` shrinks every case to a few hundred items (about 40 s; the numbers then only prove the code
+paths work).
 
 What is measured, side by side in one run:
 
