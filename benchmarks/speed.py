@@ -1048,7 +1048,7 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
     # Thread pools and XLA, for the combination: scanned on a subset, one fresh process per setting; the
     # best variant, when it gains, is timed on the whole set against the reference, interleaved again.
     combined_name = same_as or combined.name
-    scan = measure_threads(settings, configs[combined_name])
+    scan = scan_threads_and_xla(settings, configs[combined_name])
     if scan.get("best") is not None:
         variant = replace(
             configs[combined_name],
@@ -1142,7 +1142,7 @@ def _variant_name(base: LeverConfig, jit_compile: bool, threads: tuple[int, int]
     return name
 
 
-def measure_threads(settings: SpeedSettings, base: LeverConfig) -> dict[str, Any]:
+def scan_threads_and_xla(settings: SpeedSettings, base: LeverConfig) -> dict[str, Any]:
     """Time ``base`` under each TensorFlow thread setting, with XLA as in ``base`` and toggled, on a subset.
 
     Thread pools are fixed when TensorFlow starts, so every non-default setting runs in its own process
