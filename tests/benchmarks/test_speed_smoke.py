@@ -65,6 +65,18 @@ def test_scan_variants_are_named_by_what_they_change() -> None:
     assert speed._variant_name(speed.LeverConfig("b"), True, (2, 1)) == "b_xla_threads_2_1"
 
 
+def test_scan_finalists_are_the_fastest_variants_that_gain_on_the_base() -> None:
+    def variant(name: str, seconds: float) -> dict[str, object]:
+        return {"name": name, "jit_compile": False, "threads": [0, 0], "epoch_seconds": seconds}
+
+    base = variant("base", 10.0)
+    variants = [base, variant("a", 9.8), variant("b", 8.0), variant("c", 9.0), variant("d", 7.5)]
+    assert [f["name"] for f in speed.scan_finalists(variants, 0.03, 2)] == ["d", "b"]
+    assert [f["name"] for f in speed.scan_finalists(variants, 0.15, 5)] == ["d", "b"]
+    assert speed.scan_finalists([base, variant("slow", 12.0)], 0.03, 2) == []
+    assert "epoch_seconds" not in speed.scan_finalists(variants, 0.03, 1)[0]
+
+
 @pytest.mark.data
 @pytest.mark.slow
 def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> None:
@@ -120,11 +132,14 @@ def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> Non
     assert [variant["epoch_seconds"] for variant in scan["variants"]] == [
         run["epoch_seconds"] for run in runs
     ]
-    if scan["best"] is not None:  # then that variant was timed on the whole set against plain Keras
-        timed = imdb["timings"][scan["config"]]
-        assert timed["levers"].get("threads", [0, 0]) == scan["best"]["threads"]
-        assert timed["levers"].get("jit_compile", False) == scan["best"]["jit_compile"]
-        assert timed.get("isolated_process", False) == (scan["best"]["threads"] != [0, 0])
+    # The finalists (the fastest variants that gained on the subset) were each timed on the whole set.
+    assert scan["best"] == (scan["finalists"][0] if scan["finalists"] else None)
+    assert len(scan["configs"]) == len(scan["finalists"]) <= speed.SpeedSettings.quick().scan_finalists
+    for name, finalist in zip(scan["configs"], scan["finalists"], strict=True):
+        timed = imdb["timings"][name]
+        assert timed["levers"].get("threads", [0, 0]) == finalist["threads"]
+        assert timed["levers"].get("jit_compile", False) == finalist["jit_compile"]
+        assert timed.get("isolated_process", False) == (finalist["threads"] != [0, 0])
 
     growth = results["growth"]
     for name in ("text_preparation", "series_preparation", "text_training_epoch", "series_training_epoch"):
