@@ -4,8 +4,10 @@ Protocol (params.yaml ``benchmark``): for each dataset and each seed, the whole 
 with the ``full`` profile (tuning on train/validation only; the test split is read once, by the
 evaluation), then every model family of ``benchmark.families`` is trained like the dropout variants
 (same data, validation, early stopping, seed) at the tuned best's settings and scored on the same
-test split. Nothing is chosen by a test score: the tuned configuration is picked on validation loss,
-and "best" in the report is only the ranking of what was scored. Small test sets (GISS, synthetic)
+test split. For IMDB, the families of ``benchmark.stack`` are also combined by a logistic regression
+fitted on their validation predictions (``stacked_ensemble``). Nothing is chosen by a test score:
+the tuned configuration is picked on validation loss, and "best" in the report is only the ranking of
+what was scored. Small test sets (GISS, synthetic)
 report the mean ± std over the seeds.
 
 Runs go to MLflow (the project's store unless ``MLFLOW_TRACKING_URI`` is set): the pipeline tree of
@@ -90,6 +92,9 @@ def _family_runs(
     experiment_id = tracker.client.get_run(pipeline_run_id).info.experiment_id
     results: dict[str, dict[str, Any]] = {}
     families = list(params.benchmark.families.get(dataset, {}).items())[:limit]
+    # A shortened (smoke) run stacks the members it trains, when there are two.
+    members = [name for name in params.benchmark.stack.get(dataset, []) if name in dict(families)]
+    stacked = set(members) if len(members) >= 2 else set()
     for name, spec in families:
         hyperparameters = {**tuned, "dropout": 0.0, "recurrent_dropout": 0.0, **spec}
         started = time.perf_counter()
@@ -108,6 +113,7 @@ def _family_runs(
                 hyperparameters,
                 root / "results" / dataset / "benchmark" / name / f"seed{seed}",
                 seed=seed,
+                keep_probabilities=name in stacked,
             )
             tracker.log_history(run_id, record["history"])
             tracker.log_metrics(
@@ -121,7 +127,53 @@ def _family_runs(
             f"{dataset} seed {seed}: family {name}: {metric}={record['test'][metric]:.4f} "
             f"({record['seconds']} s)"
         )
+    if stacked:
+        with tracker.run(
+            experiment_id,
+            f"family stacked_ensemble (seed {seed})",
+            "variant",
+            parent_id=pipeline_run_id,
+            tags={"seqlab.benchmark_family": "stacked_ensemble", "seqlab.seed": seed},
+            params={"family": "ensemble", "members": ",".join(members), "seed": seed},
+        ) as run_id:
+            results["stacked_ensemble"] = stacked_ensemble(members, results, paths, seed)
+            tracker.log_metrics(run_id, results["stacked_ensemble"]["test"])
+        log(f"{dataset} seed {seed}: stacked ensemble: {results['stacked_ensemble']['test']}")
     return results
+
+
+def stacked_ensemble(
+    members: Sequence[str], records: dict[str, dict[str, Any]], paths: ProjectPaths, seed: int
+) -> dict[str, Any]:
+    """Stack IMDB families (their records kept probabilities): fitted on validation, scored on test.
+
+    The combiner sees only the members' validation predictions (the split their early stopping also
+    watched, carved from the training reviews); the test predictions are combined once, for the score.
+    """
+    from seqlab import evaluation
+    from seqlab.experiment import load_text_data
+
+    started = time.perf_counter()
+    labels = load_text_data(paths).arrays
+    ensemble = evaluation.stack_classifiers(
+        {name: records[name]["probabilities"]["validation"] for name in members},
+        labels["y_validation"],
+        seed=seed,
+    )
+    test = ensemble.predict_proba({name: records[name]["probabilities"]["test"] for name in members})
+    return {
+        "hyperparameters": {
+            "family": "ensemble",
+            "members": list(members),
+            "combiner": "scikit-learn LogisticRegression on the members' logits, fitted on validation",
+        },
+        "seed": seed,
+        "coefficients": ensemble.coefficients,
+        "intercept": ensemble.intercept,
+        "validation_cv_accuracy": ensemble.cv_accuracy,
+        "test": evaluation.classification_metrics(labels["y_test"], test),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def _summarise(values: Sequence[float]) -> dict[str, Any]:
@@ -222,7 +274,8 @@ def run_quality(
                     "tuned_family": trained["best_hyperparameters"]["family"],
                     "tuned_hyperparameters": trained["best_hyperparameters"],
                     "families": {
-                        name: {k: v for k, v in r.items() if k != "history"} for name, r in families.items()
+                        name: {k: v for k, v in r.items() if k not in ("history", "probabilities")}
+                        for name, r in families.items()
                     },
                     "pipeline_run_id": summary["mlflow_run_id"],
                     "seconds": round(time.perf_counter() - started, 1),

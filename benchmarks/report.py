@@ -175,6 +175,9 @@ def document(results: dict[str, Any]) -> str:
         "the best configuration retrained per dropout variant), then every model family of "
         "`benchmark.families` trained the same way at the tuned configuration's settings. Every baseline and "
         "every model is scored on the same split. Seeds: `benchmark.seeds` (3 where the test set is small).",
+        "- IMDB also scores a stacked ensemble of the families in `benchmark.stack`: a logistic regression "
+        "on their logits, fitted on their validation predictions only (cross-validated there), then applied "
+        "once to their test predictions. It counts as a model, not as a recurrent one.",
         "- Baselines are fitted on training data only: persistence, seasonal naive, climatology (± linear "
         "trend), climatology + AR(p) on anomalies, differencing + moving average (series); tf-idf n-grams + "
         "logistic regression (IMDB).",

@@ -190,9 +190,22 @@ class BenchmarkParams(Section):
     families: dict[str, dict[str, dict[str, Any]]] = Field(
         default_factory=dict, description="per dataset: name -> builder arguments over the tuned best"
     )
+    stack: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="per dataset (imdb only): families whose validation predictions a logistic "
+        "regression combines into one more model, a stacked ensemble",
+    )
 
     @model_validator(mode="after")
     def _known_datasets(self) -> BenchmarkParams:
+        for dataset, members in self.stack.items():
+            if dataset != "imdb":
+                raise ValueError(f"stack: {dataset}: only imdb (a classifier) can be stacked")
+            unknown = sorted(set(members) - set(self.families.get(dataset, {})))
+            if unknown:
+                raise ValueError(f"stack: {dataset}: unknown families {unknown}; list them under families")
+            if len(set(members)) < 2:
+                raise ValueError(f"stack: {dataset}: expected at least 2 distinct families, got {members}")
         for section in ("seeds", "families"):
             unknown = sorted(set(getattr(self, section)) - set(DATASETS))
             if unknown:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,77 @@ def classification_metrics(y_true: Any, probabilities: Any, threshold: float = 0
 
 
 # --------------------------------------------------------------------------- skill
+
+
+def _binary_probabilities(values: Any, argument: str, size: int) -> np.ndarray:
+    """Return ``values`` as a flat array of ``size`` probabilities in [0, 1], or raise naming it."""
+    array = _finite_array(values, argument).ravel()
+    if array.size != size:
+        raise ValueError(f"{argument}: {array.size} values do not match {size} labels")
+    if array.min() < 0 or array.max() > 1:
+        raise ValueError(f"{argument}: expected probabilities in [0, 1]")
+    return array
+
+
+@dataclass(frozen=True)
+class StackedEnsemble:
+    """Binary classifiers combined by a logistic regression on their logits (:func:`stack_classifiers`)."""
+
+    members: tuple[str, ...]
+    coefficients: dict[str, float]
+    intercept: float
+    cv_accuracy: float  # of the combiner, cross-validated on the data it was fitted on
+    combiner: Any
+
+    def predict_proba(self, probabilities: Mapping[str, Any]) -> np.ndarray:
+        """Combine each member's probabilities (same members as fitted) into the ensemble's."""
+        missing = sorted(set(self.members) - set(probabilities))
+        if missing:
+            raise ValueError(f"probabilities: no predictions for members {missing}")
+        size = np.asarray(probabilities[self.members[0]]).size
+        features = _logit_features(probabilities, self.members, size)
+        return np.asarray(self.combiner.predict_proba(features)[:, 1], dtype=np.float64)
+
+
+def _logit_features(probabilities: Mapping[str, Any], members: Sequence[str], size: int) -> np.ndarray:
+    columns = []
+    for name in members:
+        p = _binary_probabilities(probabilities[name], f"probabilities[{name!r}]", size)
+        p = np.clip(p, 1e-6, 1 - 1e-6)
+        columns.append(np.log(p / (1 - p)))
+    return np.column_stack(columns)
+
+
+def stack_classifiers(
+    probabilities: Mapping[str, Any], y_true: Any, folds: int = 5, seed: int = 0
+) -> StackedEnsemble:
+    """Fit a stacked ensemble of trained binary classifiers on their predictions for held-out data.
+
+    ``probabilities`` maps each member's name to its predicted probabilities for the rows of ``y_true``,
+    data none of the members was fitted on (a validation split, never the test split). The combiner is
+    scikit-learn's ``LogisticRegression`` on the members' logits, so a member's weight says how much its
+    confidence counts; ``cv_accuracy`` is the combiner's ``folds``-fold cross-validated accuracy there.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    members = tuple(probabilities)
+    if len(members) < 2:
+        raise ValueError(f"probabilities: expected at least 2 members to stack, got {list(members)}")
+    labels = _finite_array(y_true, "y_true").ravel()
+    if not np.all((labels == 0) | (labels == 1)) or np.unique(labels).size < 2:
+        raise ValueError("y_true: expected binary labels 0/1 with both classes present")
+    features = _logit_features(probabilities, members, labels.size)
+    splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    cv_accuracy = float(cross_val_score(LogisticRegression(), features, labels, cv=splits).mean())
+    combiner = LogisticRegression().fit(features, labels)
+    return StackedEnsemble(
+        members=members,
+        coefficients={name: float(w) for name, w in zip(members, combiner.coef_[0], strict=True)},
+        intercept=float(combiner.intercept_[0]),
+        cv_accuracy=cv_accuracy,
+        combiner=combiner,
+    )
 
 
 def skill(score: float, baseline_score: float, higher_is_better: bool) -> float:

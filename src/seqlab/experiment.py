@@ -530,6 +530,13 @@ def _write_plots(
     plots.plot_residuals(axis, actual, predictions[best_variant][:, 0], plots_dir / "residuals.png")
 
 
+def text_test_probabilities(model: Any, paths: ProjectPaths) -> tuple[np.ndarray, np.ndarray]:
+    """Return the IMDB test labels and ``model``'s probabilities for them: for final scoring only."""
+    data = load_text_data(paths)
+    probabilities = model.predict(data.arrays["x_test"], batch_size=512, verbose=0).reshape(-1)
+    return data.arrays["y_test"], probabilities
+
+
 def score_model(
     dataset: str, model: Any, paths: ProjectPaths, hyperparameters: dict[str, Any]
 ) -> dict[str, float]:
@@ -537,9 +544,8 @@ def score_model(
     from seqlab import evaluation
 
     if dataset == "imdb":
-        data = load_text_data(paths)
-        probabilities = model.predict(data.arrays["x_test"], batch_size=512, verbose=0).reshape(-1)
-        return evaluation.classification_metrics(data.arrays["y_test"], probabilities)
+        y_test, probabilities = text_test_probabilities(model, paths)
+        return evaluation.classification_metrics(y_test, probabilities)
     series = load_series_data(dataset, paths)
     x_test = model_inputs(series.inputs("test"), hyperparameters)
     forecast = model.predict(x_test, batch_size=1024, verbose=0)
@@ -555,12 +561,17 @@ def fit_and_score(
     hyperparameters: dict[str, Any],
     checkpoint_dir: Path,
     seed: int | None = None,
+    keep_probabilities: bool = False,
 ) -> dict[str, Any]:
     """Train one configuration with the dataset's training settings, then score it on the test split.
 
     What a comparison of model families needs beside the tuned pipeline: the same data, split,
     early stopping and metrics, for a configuration chosen by the caller (never by test scores).
+    ``keep_probabilities`` (IMDB only) adds the model's ``probabilities`` for the validation and test
+    rows, what :func:`seqlab.evaluation.stack_classifiers` combines.
     """
+    if keep_probabilities and dataset != "imdb":
+        raise ValueError(f"keep_probabilities: only for imdb (a classifier), not {dataset!r}")
     from seqlab import training
 
     settings = params.imdb.training if dataset == "imdb" else params.series(dataset).training
@@ -580,9 +591,10 @@ def fit_and_score(
         patience=settings.patience,
         checkpoint_dir=checkpoint_dir,
     )
+    from seqlab import evaluation
     from seqlab.models.builders import count_parameters
 
-    return {
+    record = {
         "hyperparameters": hyperparameters,
         "seed": seed,
         "parameters": count_parameters(model),
@@ -590,7 +602,15 @@ def fit_and_score(
         "epochs_run": result.epochs_run,
         "best_metrics": result.best_metrics,
         "history": result.history,
-        "test": score_model(dataset, model, paths, hyperparameters),
+    }
+    if not keep_probabilities:
+        return {**record, "test": score_model(dataset, model, paths, hyperparameters)}
+    y_test, test_probabilities = text_test_probabilities(model, paths)
+    validation = model.predict(arrays["x_validation"], batch_size=512, verbose=0).reshape(-1)
+    return {
+        **record,
+        "test": evaluation.classification_metrics(y_test, test_probabilities),
+        "probabilities": {"validation": validation, "test": test_probabilities},
     }
 
 

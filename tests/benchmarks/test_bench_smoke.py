@@ -1,4 +1,4 @@
-"""`make bench` in miniature: the quality protocol and the report, for real, on the synthetic series."""
+"""`make bench` in miniature: the quality protocol and the report, for real, on synthetic data and IMDB."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def test_quick_quality_run_writes_results_in_the_issue_schema(tmp_path: Path) ->
     }
     work = tmp_path / "work"
     command = [sys.executable, "-m", "benchmarks.run", "--quick", "--sections", "quality"]
-    command += ["--datasets", "synthetic", "--work", str(work)]
+    command += ["--datasets", "synthetic,imdb", "--work", str(work)]
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -54,3 +54,18 @@ def test_quick_quality_run_writes_results_in_the_issue_schema(tmp_path: Path) ->
     experiment = client.get_experiment_by_name("seqlab-synthetic")
     families = client.search_runs([experiment.experiment_id], "tags.`seqlab.benchmark_family` = 'dense'")
     assert len(families) == 1 and families[0].info.status == "FINISHED"
+
+    # IMDB: the quick run trains two families, and the stacked ensemble combines them (fitted on validation)
+    imdb = payload["quality"]["imdb"]
+    ensemble = imdb["models"]["family stacked_ensemble"]
+    assert ensemble["family"] == "ensemble" and 0.0 <= ensemble["value"] <= 1.0
+    assert imdb["best_recurrent"] is None or imdb["best_recurrent"]["family"] != "ensemble"
+    record = payload["quality_per_seed"]["imdb"][0]["families"]["stacked_ensemble"]
+    assert sorted(record["hyperparameters"]["members"]) == ["bag_of_embeddings", "conv1d"]
+    assert set(record["coefficients"]) == {"bag_of_embeddings", "conv1d"}
+    assert "probabilities" not in payload["quality_per_seed"]["imdb"][0]["families"]["conv1d"]  # no arrays
+    experiment = client.get_experiment_by_name("seqlab-imdb")
+    stacked = "tags.`seqlab.benchmark_family` = 'stacked_ensemble'"
+    runs = client.search_runs([experiment.experiment_id], stacked)
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+    assert runs[0].data.metrics["test_accuracy"] == pytest.approx(ensemble["value"])

@@ -79,3 +79,39 @@ def test_stages_in_order_produce_leaderboard_plots_and_metrics(
         assert {"forecast.png", "residuals.png"} <= plots
         assert {"test_rmse", "test_mae_normalized"} <= set(metrics["variants"]["none"])
     assert (tmp_path / "results" / dataset / "train" / "none" / "model.keras").is_file()
+    if dataset == "imdb":  # the benchmark's stacked ensemble: members' probabilities, stacked on validation
+        _stack_two_families(tmp_path, overrides)
+
+
+def _stack_two_families(root: Path, overrides: list[str]) -> None:
+    from seqlab import evaluation, experiment
+    from seqlab.config import load_params
+    from seqlab.paths import ProjectPaths
+
+    params = load_params(REPO / "params.yaml", overrides)
+    paths = ProjectPaths.at(root)
+    arrays = experiment.load_text_data(paths).arrays
+    records = {
+        family: experiment.fit_and_score(
+            "imdb",
+            params,
+            paths,
+            {"family": family, "embedding_dim": 8, "units": 8, "filters": 8, "kernel_size": 3},
+            root / "members" / family,
+            keep_probabilities=True,
+        )
+        for family in ("dense", "conv1d")
+    }
+    for record in records.values():
+        validation, test = record["probabilities"]["validation"], record["probabilities"]["test"]
+        assert validation.shape == arrays["y_validation"].shape and test.shape == arrays["y_test"].shape
+        assert record["test"] == evaluation.classification_metrics(arrays["y_test"], test)
+    ensemble = evaluation.stack_classifiers(
+        {name: record["probabilities"]["validation"] for name, record in records.items()},
+        arrays["y_validation"],
+    )
+    combined = ensemble.predict_proba({name: r["probabilities"]["test"] for name, r in records.items()})
+    assert combined.shape == arrays["y_test"].shape and 0 <= combined.min() <= combined.max() <= 1
+    assert 0 < ensemble.cv_accuracy <= 1
+    with pytest.raises(ValueError, match="keep_probabilities: only for imdb"):
+        experiment.fit_and_score("giss", params, paths, {}, root / "giss", keep_probabilities=True)

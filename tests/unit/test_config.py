@@ -135,6 +135,23 @@ def test_synthetic_split_index_must_be_below_n_points(raw: dict[str, Any]) -> No
     assert "split_index 1461 must be below n_points 1461" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("stack", "message"),
+    [
+        ({"giss": ["dense", "gru"]}, "stack: giss: only imdb"),
+        ({"imdb": ["nbsvm", "nbsvm_typo"]}, r"stack: imdb: unknown families \['nbsvm_typo'\]"),
+        ({"imdb": ["nbsvm", "nbsvm"]}, "stack: imdb: expected at least 2 distinct families"),
+    ],
+)
+def test_benchmark_stack_names_only_known_imdb_families(
+    raw: dict[str, Any], stack: dict[str, list[str]], message: str
+) -> None:
+    raw["benchmark"]["stack"] = stack
+    with pytest.raises(ConfigError, match=message) as caught:
+        validate_params(raw)
+    assert "benchmark" in str(caught.value)
+
+
 # --------------------------------------------------------------------------- the file itself
 
 
