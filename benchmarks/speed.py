@@ -675,9 +675,10 @@ def measure_train_overhead(settings: SpeedSettings) -> dict[str, Any]:
         "difference is fit_model's callbacks (backup, CSV log, best-weights checkpoint, early-stopping "
         "weight copies, NaN check), its final load_weights and history read, and its feed "
         "(seqlab.training.array_dataset, tf.data autotuning off, vs Keras's autotuned pipeline from NumPy "
-        "arrays, whose iterator can hold up the next epoch: see the BiLSTM section). The added time is "
-        "mostly a fixed cost per epoch and per fit (added_seconds_per_epoch), so the ratio moves towards 1 "
-        "as epochs get longer; the full profile times whole CET epochs, as the pipeline runs them.",
+        "arrays, whose iterator can hold up the next epoch: see the BiLSTM section). "
+        "added_seconds_per_epoch is seqlab's time minus plain Keras's, per epoch: the callbacks add a "
+        "fixed cost per epoch and per fit, the feed can save more than that (then it is negative). The "
+        "full profile times whole CET epochs, as the pipeline runs them.",
     }
 
 
