@@ -1,6 +1,6 @@
 """Speed benchmark: seqlab's training overhead, IMDB BiLSTM speed levers, data preparation and growth.
 
-``python -m benchmarks.speed`` runs everything on the prepared data (about 40 minutes on 2 CPU cores,
+``python -m benchmarks.speed`` runs everything on the prepared data (about 43 minutes on 2 CPU cores,
 most of it the IMDB BiLSTM's interleaved rounds) and writes ``benchmarks/speed_results.json``;
 ``--quick`` shrinks every case to a few hundred items (about 40 s; the numbers then only prove the code
 paths work).
