@@ -7,8 +7,7 @@ evaluation), then every model family of ``benchmark.families`` is trained like t
 test split. For IMDB, the families of ``benchmark.stack`` are also combined by a logistic regression
 fitted on their validation predictions (``stacked_ensemble``). Nothing is chosen by a test score:
 the tuned configuration is picked on validation loss, and "best" in the report is only the ranking of
-what was scored. Small test sets (GISS, synthetic)
-report the mean ± std over the seeds.
+what was scored. Small test sets (GISS, synthetic) report the mean ± std over the seeds.
 
 Runs go to MLflow (the project's store unless ``MLFLOW_TRACKING_URI`` is set): the pipeline tree of
 each seed, and each family fit as a ``variant`` child of that seed's pipeline run.
@@ -93,7 +92,8 @@ def _family_runs(
     results: dict[str, dict[str, Any]] = {}
     families = list(params.benchmark.families.get(dataset, {}).items())[:limit]
     # A shortened (smoke) run stacks the members it trains, when there are two.
-    members = [name for name in params.benchmark.stack.get(dataset, []) if name in dict(families)]
+    trained = {name for name, _ in families}
+    members = [name for name in params.benchmark.stack.get(dataset, []) if name in trained]
     stacked = set(members) if len(members) >= 2 else set()
     for name, spec in families:
         hyperparameters = {**tuned, "dropout": 0.0, "recurrent_dropout": 0.0, **spec}
@@ -136,9 +136,17 @@ def _family_runs(
             tags={"seqlab.benchmark_family": "stacked_ensemble", "seqlab.seed": seed},
             params={"family": "ensemble", "members": ",".join(members), "seed": seed},
         ) as run_id:
-            results["stacked_ensemble"] = stacked_ensemble(members, results, paths, seed)
-            tracker.log_metrics(run_id, results["stacked_ensemble"]["test"])
-        log(f"{dataset} seed {seed}: stacked ensemble: {results['stacked_ensemble']['test']}")
+            record = stacked_ensemble(members, results, paths, seed)
+            # the member weights beside the score, to compare in the MLflow UI
+            weights = {f"weight_{name}": value for name, value in record["coefficients"].items()}
+            cv = {"validation_cv_accuracy": record["validation_cv_accuracy"]}
+            tracker.log_metrics(run_id, {**record["test"], **cv, **weights})
+        results["stacked_ensemble"] = record
+        log(
+            f"{dataset} seed {seed}: stacked ensemble of {', '.join(members)}: "
+            f"test_accuracy={record['test']['test_accuracy']:.4f} "
+            f"(validation CV {record['validation_cv_accuracy']:.4f})"
+        )
     return results
 
 

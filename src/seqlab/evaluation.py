@@ -117,7 +117,7 @@ def classification_metrics(y_true: Any, probabilities: Any, threshold: float = 0
     }
 
 
-# --------------------------------------------------------------------------- skill
+# --------------------------------------------------------------------------- stacking
 
 
 def _binary_probabilities(values: Any, argument: str, size: int) -> np.ndarray:
@@ -189,6 +189,9 @@ def stack_classifiers(
         cv_accuracy=cv_accuracy,
         combiner=combiner,
     )
+
+
+# --------------------------------------------------------------------------- skill
 
 
 def skill(score: float, baseline_score: float, higher_is_better: bool) -> float:

@@ -69,3 +69,5 @@ def test_quick_quality_run_writes_results_in_the_issue_schema(tmp_path: Path) ->
     runs = client.search_runs([experiment.experiment_id], stacked)
     assert len(runs) == 1 and runs[0].info.status == "FINISHED"
     assert runs[0].data.metrics["test_accuracy"] == pytest.approx(ensemble["value"])
+    for name, weight in record["coefficients"].items():
+        assert runs[0].data.metrics[f"weight_{name}"] == pytest.approx(weight)
