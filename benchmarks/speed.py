@@ -106,7 +106,7 @@ class SpeedSettings:
     imdb_levers: tuple[str, ...] = ("bucketing", "jit", "gru", "bf16")
     imdb_timing_rounds: int = 3  # every configuration timed once per round, rounds interleaved; medians
     imdb_accuracy_tolerance: float = 0.015
-    imdb_max_accuracy_runs: int = 4  # the reference, the combination and the two fastest others
+    imdb_max_accuracy_runs: int = 4  # the reference, the combination, the two fastest others (+ the scan's)
     imdb_min_gain: float = 0.03
     # (intra_op, inter_op) thread pools tried on the combination, 0 = TensorFlow's default (as many as CPUs),
     # each with XLA on and off (scan_xla: XLA's gain is small and changes which pools help); rounds
@@ -115,9 +115,13 @@ class SpeedSettings:
     thread_reviews: int = 6_400
     scan_xla: bool = True
     scan_rounds: int = 2
-    # The subset's ranking does not always hold on all 25k reviews (XLA pads buckets more coarsely): the
-    # fastest scan_finalists variants that gain are each timed on the whole set, which decides.
+    # The subset's ranking does not always hold on all 25k reviews, least of all between XLA on and off
+    # (XLA pads buckets more coarsely): for each XLA setting, the fastest variant that gains and passes
+    # the accuracy check is timed on the whole set, which decides. Gaining variants are accuracy-checked
+    # fastest first, at most scan_accuracy_checks of them, so a fast variant that fails (XLA with default
+    # pools did, three runs in a row) no longer takes a finalist's place.
     scan_finalists: int = 2
+    scan_accuracy_checks: int = 4
     # 3 and 4. Preparation and growth; the largest factor of the text preparation is item 3's 50k reviews.
     growth_factors: tuple[int, ...] = (1, 2, 4)
     text_prep_base_reviews: int = 12_500
@@ -152,6 +156,7 @@ class SpeedSettings:
             thread_settings=((0, 0), (1, 2)),
             thread_reviews=256,
             scan_rounds=1,
+            scan_accuracy_checks=2,
             text_prep_base_reviews=128,
             text_train_base_reviews=128,
             series_prep_base_days=10_000,
@@ -1008,7 +1013,11 @@ LEVERS: dict[str, LeverConfig] = {
 
 
 def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Time the plain BiLSTM epoch against seqlab's builder with each lever, then check accuracy."""
+    """Time the plain BiLSTM epoch against seqlab's builder with each lever, checking accuracy on the way.
+
+    The fastest configuration counts only if its validation accuracy is within the tolerance of the
+    plain reference's; the thread/XLA scan's variants are checked before they are timed on all reviews.
+    """
     arrays = load_imdb_arrays()
     x_all = np.concatenate([arrays["x_train"], arrays["x_validation"]])[: settings.imdb_timing_reviews]
     y_all = np.concatenate([arrays["y_train"], arrays["y_validation"]])[: settings.imdb_timing_reviews]
@@ -1053,44 +1062,71 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
     # finalists (the fastest variants that gain there) are each timed on the whole set against the
     # reference, interleaved again: the subset's ranking did not always hold on all 25k reviews.
     combined_name = same_as or combined.name
+    # Accuracy checks are cached by configuration: the plain reference's sets the bar for the scan too.
+    accuracy: dict[str, dict[str, Any]] = {}
+
+    def passes(name: str) -> bool:
+        """Accuracy-check ``name`` (once) and say whether it is within the tolerance of the plain one."""
+        for checked in ("plain_b128", name):
+            if checked not in accuracy:
+                accuracy[checked] = _accuracy_of(configs[checked], arrays, settings)
+                log(f"speed: accuracy {checked}: {accuracy[checked]['validation_accuracy']}")
+        bar = accuracy["plain_b128"]["validation_accuracy"] - settings.imdb_accuracy_tolerance
+        return bool(accuracy[name]["validation_accuracy"] >= bar)
+
+    # Thread pools and XLA, for the combination: scanned on a subset, one fresh process per setting. The
+    # variants that gain there are accuracy-checked fastest first; the first to pass for each XLA setting
+    # (scan_finalists at most) is timed on the whole set against the reference, interleaved again: the
+    # subset's ranking did not always hold on all 25k reviews, least of all across XLA settings, and a
+    # fast variant that fails the check cannot be the answer.
     scan = scan_threads_and_xla(settings, configs[combined_name])
-    scan["configs"] = []
-    for finalist in scan.get("finalists", []):
+
+    def check(candidate: dict[str, Any]) -> tuple[bool, float]:
+        """Accuracy-check a scan variant of the combination: (passes, validation accuracy)."""
         variant = replace(
             configs[combined_name],
-            name=finalist["name"],
-            threads=tuple(finalist["threads"]),
-            jit_compile=finalist["jit_compile"],
+            name=candidate["name"],
+            threads=tuple(candidate["threads"]),
+            jit_compile=candidate["jit_compile"],
         )
-        if variant.name not in configs:
-            configs[variant.name] = variant
-            time_against_plain(variant)
-        scan["configs"].append(variant.name)
+        configs.setdefault(variant.name, variant)
+        return passes(variant.name), accuracy[variant.name]["validation_accuracy"]
+
+    scan["checked"], scan["finalists"] = pick_finalists(
+        scan.get("gaining", []), check, settings.scan_finalists, settings.scan_accuracy_checks
+    )
+    scan["configs"] = []
+    scan["best"] = scan["finalists"][0] if scan["finalists"] else None
+    for finalist in scan["finalists"]:
+        if finalist["name"] not in timings:
+            time_against_plain(configs[finalist["name"]])
+        scan["configs"].append(finalist["name"])
     plain_runs = timings["plain_b128"]["round_epoch_seconds"]
     reference_seconds = statistics.median(plain_runs)
     for timing in timings.values():
         timing["speedup_vs_plain"] = _round(reference_seconds / timing["epoch_seconds"])
 
-    # Accuracy: the reference, the combination and every single lever that was clearly faster.
+    # Accuracy: the reference, the combination and the fastest other configurations that were clearly
+    # faster, imdb_max_accuracy_runs in all (the scan's checks come on top).
     threshold = reference_seconds * (1 - settings.imdb_min_gain)
     candidates = sorted(
         (
             name
             for name, timing in timings.items()
-            if name != "plain_b128" and timing["epoch_seconds"] < threshold
+            if name not in ("plain_b128", combined_name) and timing["epoch_seconds"] < threshold
         ),
         key=lambda name: timings[name]["epoch_seconds"],
     )
-    to_check = ["plain_b128"] + ([combined_name] if combined_name != "plain_b128" else [])
-    to_check += [name for name in candidates if name not in to_check]
-    to_check = to_check[: max(1, settings.imdb_max_accuracy_runs)]
-    accuracy = {name: _accuracy_of(configs[name], arrays, settings) for name in to_check}
+    unchecked = [name for name in candidates if name not in accuracy]
+    for name in ["plain_b128", combined_name, *unchecked][: max(1, settings.imdb_max_accuracy_runs)]:
+        passes(name)
     plain_accuracy = accuracy["plain_b128"]["validation_accuracy"]
     honest = [
         name
-        for name in to_check
+        for name in accuracy
         if name != "plain_b128"
-        and accuracy[name]["validation_accuracy"] >= plain_accuracy - settings.imdb_accuracy_tolerance
+        and name in timings
+        and passes(name)
         and timings[name]["epoch_seconds"] < reference_seconds
     ]
     best_name = min(honest, key=lambda name: timings[name]["epoch_seconds"]) if honest else "plain_b128"
@@ -1158,6 +1194,32 @@ def scan_finalists(variants: list[dict[str, Any]], min_gain: float, count: int) 
     return [{key: variant[key] for key in ("name", "jit_compile", "threads")} for variant in gaining[:count]]
 
 
+def pick_finalists(
+    gaining: list[dict[str, Any]],
+    check: Callable[[dict[str, Any]], tuple[bool, float]],
+    max_finalists: int,
+    max_checks: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Accuracy-check scan variants fastest first; the first to pass per XLA setting are the finalists.
+
+    ``check`` returns (passes, validation accuracy) for a variant. Stops at ``max_finalists`` finalists or
+    ``max_checks`` checks; a variant whose XLA setting has its finalist already is skipped unchecked.
+    Returns (the checked variants with their accuracy and verdict, the finalists).
+    """
+    checked: list[dict[str, Any]] = []
+    finalists: list[dict[str, Any]] = []
+    for candidate in gaining:
+        if len(finalists) >= max_finalists or len(checked) >= max_checks:
+            break
+        if any(finalist["jit_compile"] == candidate["jit_compile"] for finalist in finalists):
+            continue  # this XLA setting has its finalist already
+        passed, validation_accuracy = check(candidate)
+        checked.append({**candidate, "validation_accuracy": validation_accuracy, "passes": passed})
+        if passed:
+            finalists.append(candidate)
+    return checked, finalists
+
+
 def scan_threads_and_xla(settings: SpeedSettings, base: LeverConfig) -> dict[str, Any]:
     """Time ``base`` under each TensorFlow thread setting, with XLA as in ``base`` and toggled, on a subset.
 
@@ -1165,12 +1227,12 @@ def scan_threads_and_xla(settings: SpeedSettings, base: LeverConfig) -> dict[str
     (the default too, in the full run, for a fair comparison). XLA is scanned with them because its gain
     is within the noise of the single-lever timings and it changes which pools help (a probe: one
     intra-op and two inter-op threads helped batch 512 without XLA, not with it). Variants are timed in
-    interleaved rounds; ``finalists`` are the (at most ``scan_finalists``) variants with the lowest
-    medians that beat ``base`` as it is (its XLA setting, default pools) by at least ``imdb_min_gain``,
-    fastest first, and ``best`` the first of them, or None.
+    interleaved rounds; ``gaining`` lists the variants whose medians beat ``base`` as it is (its XLA
+    setting, default pools) by at least ``imdb_min_gain``, fastest first: the caller accuracy-checks them
+    in that order to pick the finalists it times on the whole set.
     """
     if not settings.thread_settings:
-        return {"note": "skipped", "runs": [], "variants": [], "best": None}
+        return {"note": "skipped", "runs": [], "variants": [], "gaining": []}
     arrays = load_imdb_arrays()
     reviews = min(settings.thread_reviews, arrays["x_train"].shape[0] + arrays["x_validation"].shape[0])
     xla_settings = [base.jit_compile] + ([not base.jit_compile] if settings.scan_xla else [])
@@ -1196,7 +1258,7 @@ def scan_threads_and_xla(settings: SpeedSettings, base: LeverConfig) -> dict[str
                     **result,
                 }
             )
-    variants = []
+    variants: list[dict[str, Any]] = []
     for jit_compile, (intra, inter) in grid:
         seconds = [
             run["epoch_seconds"]
@@ -1215,15 +1277,13 @@ def scan_threads_and_xla(settings: SpeedSettings, base: LeverConfig) -> dict[str
     default = variants[0]  # base's own XLA setting, default pools
     for variant in variants:
         variant["speedup_vs_base"] = _round(default["epoch_seconds"] / variant["epoch_seconds"])
-    finalists = scan_finalists(variants, settings.imdb_min_gain, settings.scan_finalists)
     return {
         "note": f"{base.name} ({base.levers()}) on the first {reviews} reviews, XLA as in it and toggled, "
         f"{max(1, settings.scan_rounds)} interleaved round(s), one process per non-default pool setting; "
         "0 = TensorFlow's default (a pool as large as the CPU count)",
         "runs": runs,
         "variants": variants,
-        "best": finalists[0] if finalists else None,
-        "finalists": finalists,
+        "gaining": scan_finalists(variants, settings.imdb_min_gain, len(variants)),
     }
 
 

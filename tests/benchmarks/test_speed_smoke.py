@@ -77,6 +77,36 @@ def test_scan_finalists_are_the_fastest_variants_that_gain_on_the_base() -> None
     assert "epoch_seconds" not in speed.scan_finalists(variants, 0.03, 1)[0]
 
 
+def test_pick_finalists_checks_fastest_first_and_keeps_one_passing_variant_per_xla_setting() -> None:
+    def variant(name: str, jit_compile: bool) -> dict[str, object]:
+        return {"name": name, "jit_compile": jit_compile, "threads": [0, 0]}
+
+    accuracy = {"xla": 0.84, "xla_2_1": 0.87, "xla_1_2": 0.88, "threads_1_2": 0.875, "threads_2_1": 0.9}
+    calls: list[str] = []
+
+    def check(candidate: dict[str, object]) -> tuple[bool, float]:
+        calls.append(str(candidate["name"]))
+        value = accuracy[str(candidate["name"])]
+        return value >= 0.86, value
+
+    gaining = [variant("xla", True), variant("xla_2_1", True), variant("xla_1_2", True)]
+    gaining += [variant("threads_1_2", False), variant("threads_2_1", False)]
+    checked, finalists = speed.pick_finalists(gaining, check, max_finalists=2, max_checks=4)
+    # XLA failed and was passed over; XLA + (2, 1) passed, so XLA + (1, 2) was skipped unchecked.
+    assert calls == ["xla", "xla_2_1", "threads_1_2"]
+    assert [entry["passes"] for entry in checked] == [False, True, True]
+    assert checked[0]["validation_accuracy"] == 0.84
+    assert [finalist["name"] for finalist in finalists] == ["xla_2_1", "threads_1_2"]
+    assert "passes" not in finalists[0]
+    # The limits: one finalist, or two checks.
+    calls.clear()
+    assert [f["name"] for f in speed.pick_finalists(gaining, check, 1, 4)[1]] == ["xla_2_1"]
+    assert calls == ["xla", "xla_2_1"]
+    checked, finalists = speed.pick_finalists(gaining, check, 2, 1)
+    assert [entry["name"] for entry in checked] == ["xla"] and finalists == []
+    assert speed.pick_finalists([], check, 2, 4) == ([], [])
+
+
 @pytest.mark.data
 @pytest.mark.slow
 def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> None:
@@ -132,9 +162,29 @@ def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> Non
     assert [variant["epoch_seconds"] for variant in scan["variants"]] == [
         run["epoch_seconds"] for run in runs
     ]
-    # The finalists (the fastest variants that gained on the subset) were each timed on the whole set.
+    # The variants that gained on the subset were accuracy-checked fastest first, up to the limits,
+    # skipping an XLA setting that had its finalist; the first to pass for each setting are the
+    # finalists, each timed on the whole set.
+    quick = speed.SpeedSettings.quick()
+    checked = scan["checked"]
+    gaining = [entry["name"] for entry in scan["gaining"]]
+    assert [entry["name"] for entry in checked] == [
+        name for name in gaining if name in {e["name"] for e in checked}
+    ]
+    assert len(checked) <= quick.scan_accuracy_checks
+    bar = imdb["accuracy"]["plain_b128"]["validation_accuracy"] - quick.imdb_accuracy_tolerance
+    for entry in checked:
+        assert imdb["accuracy"][entry["name"]]["validation_accuracy"] == entry["validation_accuracy"]
+        assert entry["passes"] == (entry["validation_accuracy"] >= bar)
+    keys = ("name", "jit_compile", "threads")
+    passed = [{key: entry[key] for key in keys} for entry in checked if entry["passes"]]
+    assert scan["finalists"] == passed[: quick.scan_finalists]
+    assert len({finalist["jit_compile"] for finalist in scan["finalists"]}) == len(scan["finalists"])
     assert scan["best"] == (scan["finalists"][0] if scan["finalists"] else None)
-    assert len(scan["configs"]) == len(scan["finalists"]) <= speed.SpeedSettings.quick().scan_finalists
+    assert len(scan["configs"]) == len(scan["finalists"]) <= quick.scan_finalists
+    # The best configuration passed the accuracy check (or is the reference itself).
+    best = imdb["best"]
+    assert best["config"] == "plain_b128" or best["validation_accuracy"] >= bar
     for name, finalist in zip(scan["configs"], scan["finalists"], strict=True):
         timed = imdb["timings"][name]
         assert timed["levers"].get("threads", [0, 0]) == finalist["threads"]
