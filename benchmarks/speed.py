@@ -1058,9 +1058,6 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
         # The combination against the reference, interleaved again, as many rounds.
         configs[combined.name] = combined
         time_against_plain(combined)
-    # Thread pools and XLA, for the combination: scanned on a subset, one fresh process per setting; the
-    # finalists (the fastest variants that gain there) are each timed on the whole set against the
-    # reference, interleaved again: the subset's ranking did not always hold on all 25k reviews.
     combined_name = same_as or combined.name
     # Accuracy checks are cached by configuration: the plain reference's sets the bar for the scan too.
     accuracy: dict[str, dict[str, Any]] = {}
@@ -1184,7 +1181,7 @@ def _variant_name(base: LeverConfig, jit_compile: bool, threads: tuple[int, int]
     return name
 
 
-def scan_finalists(variants: list[dict[str, Any]], min_gain: float, count: int) -> list[dict[str, Any]]:
+def gaining_variants(variants: list[dict[str, Any]], min_gain: float, count: int) -> list[dict[str, Any]]:
     """The (at most ``count``) fastest scan variants that beat the first, the base, by ``min_gain``."""
     limit = variants[0]["epoch_seconds"] * (1 - min_gain)
     gaining = sorted(
@@ -1283,7 +1280,7 @@ def scan_threads_and_xla(settings: SpeedSettings, base: LeverConfig) -> dict[str
         "0 = TensorFlow's default (a pool as large as the CPU count)",
         "runs": runs,
         "variants": variants,
-        "gaining": scan_finalists(variants, settings.imdb_min_gain, len(variants)),
+        "gaining": gaining_variants(variants, settings.imdb_min_gain, len(variants)),
     }
 
 

@@ -65,16 +65,16 @@ def test_scan_variants_are_named_by_what_they_change() -> None:
     assert speed._variant_name(speed.LeverConfig("b"), True, (2, 1)) == "b_xla_threads_2_1"
 
 
-def test_scan_finalists_are_the_fastest_variants_that_gain_on_the_base() -> None:
+def test_gaining_variants_are_the_fastest_that_beat_the_base() -> None:
     def variant(name: str, seconds: float) -> dict[str, object]:
         return {"name": name, "jit_compile": False, "threads": [0, 0], "epoch_seconds": seconds}
 
     base = variant("base", 10.0)
     variants = [base, variant("a", 9.8), variant("b", 8.0), variant("c", 9.0), variant("d", 7.5)]
-    assert [f["name"] for f in speed.scan_finalists(variants, 0.03, 2)] == ["d", "b"]
-    assert [f["name"] for f in speed.scan_finalists(variants, 0.15, 5)] == ["d", "b"]
-    assert speed.scan_finalists([base, variant("slow", 12.0)], 0.03, 2) == []
-    assert "epoch_seconds" not in speed.scan_finalists(variants, 0.03, 1)[0]
+    assert [f["name"] for f in speed.gaining_variants(variants, 0.03, 2)] == ["d", "b"]
+    assert [f["name"] for f in speed.gaining_variants(variants, 0.15, 5)] == ["d", "b"]
+    assert speed.gaining_variants([base, variant("slow", 12.0)], 0.03, 2) == []
+    assert "epoch_seconds" not in speed.gaining_variants(variants, 0.03, 1)[0]
 
 
 def test_pick_finalists_checks_fastest_first_and_keeps_one_passing_variant_per_xla_setting() -> None:
