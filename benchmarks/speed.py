@@ -122,6 +122,7 @@ class SpeedSettings:
     # pools did, three runs in a row) no longer takes a finalist's place.
     scan_finalists: int = 2
     scan_accuracy_checks: int = 4
+    scan_min_gain: float = 0.03  # what a scan variant must gain on the base to be checked (as imdb_min_gain)
     # 3 and 4. Preparation and growth; the largest factor of the text preparation is item 3's 50k reviews.
     growth_factors: tuple[int, ...] = (1, 2, 4)
     text_prep_base_reviews: int = 12_500
@@ -157,6 +158,7 @@ class SpeedSettings:
             thread_reviews=256,
             scan_rounds=1,
             scan_accuracy_checks=2,
+            scan_min_gain=-10.0,  # any variant under 11x the base "gains": check-then-time always runs
             text_prep_base_reviews=128,
             text_train_base_reviews=128,
             series_prep_base_days=10_000,
@@ -1225,7 +1227,7 @@ def scan_threads_and_xla(settings: SpeedSettings, base: LeverConfig) -> dict[str
     is within the noise of the single-lever timings and it changes which pools help (a probe: one
     intra-op and two inter-op threads helped batch 512 without XLA, not with it). Variants are timed in
     interleaved rounds; ``gaining`` lists the variants whose medians beat ``base`` as it is (its XLA
-    setting, default pools) by at least ``imdb_min_gain``, fastest first: the caller accuracy-checks them
+    setting, default pools) by at least ``scan_min_gain``, fastest first: the caller accuracy-checks them
     in that order to pick the finalists it times on the whole set.
     """
     if not settings.thread_settings:
@@ -1280,7 +1282,7 @@ def scan_threads_and_xla(settings: SpeedSettings, base: LeverConfig) -> dict[str
         "0 = TensorFlow's default (a pool as large as the CPU count)",
         "runs": runs,
         "variants": variants,
-        "gaining": gaining_variants(variants, settings.imdb_min_gain, len(variants)),
+        "gaining": gaining_variants(variants, settings.scan_min_gain, len(variants)),
     }
 
 
