@@ -162,6 +162,11 @@ def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> Non
     assert [variant["epoch_seconds"] for variant in scan["variants"]] == [
         run["epoch_seconds"] for run in runs
     ]
+    # Every timed epoch ran in a process that had trained one whole untimed epoch of its configuration:
+    # a fresh process always first, the bench's own process the first time it timed a configuration.
+    assert all(run["process_warm_up_seconds"] > 0 for run in runs if run["isolated_process"])
+    plain_warm_ups = imdb["timings"]["plain_b128"]["round_process_warm_up_seconds"]
+    assert plain_warm_ups[0] > 0 and plain_warm_ups[1:] == [None] * (len(plain_warm_ups) - 1)
     # The variants that gained on the subset were accuracy-checked fastest first, up to the limits,
     # skipping an XLA setting that had its finalist; the first to pass for each setting are the
     # finalists, each timed on the whole set.
