@@ -922,26 +922,31 @@ def _threads_in_force(threads: tuple[int, int]) -> bool:
     return current == tuple(threads)
 
 
-# The configurations (names aside) this process has trained a whole untimed epoch of; see _warm_process.
+# The configurations (names aside) this process has trained whole untimed epochs of; see _warm_process.
 _WARM_CONFIGS: set[LeverConfig] = set()
+PROCESS_WARM_UP_EPOCHS = 2
 
 
 def _warm_process(config: LeverConfig, x: np.ndarray, y: np.ndarray, seed: int) -> float | None:
-    """Train one untimed epoch of a throwaway ``config`` model, once per process and configuration.
+    """Train ``PROCESS_WARM_UP_EPOCHS`` untimed epochs of a throwaway ``config`` model, once per process
+    and configuration.
 
-    A fresh process's first epoch of length-bucketed batches was about 11 s slower than the next ones
-    (a probe: 33.5, then 22.5 and 21.3 s, a new model each time), although the model's own warm-up had
-    traced its step: one-time costs per batch shape stay in the process, not the model. A configuration
-    timed in its own process paid them in its timed epoch; one timed in the bench's process, after many
-    others, did not. With this, every timed epoch runs in a process that has already trained one whole
-    epoch of the same configuration, wherever it runs. Returns the seconds it took, None if already warm.
+    A fresh process's first epochs of length-bucketed batches are slower than later ones, although the
+    model's own warm-up has traced its step: the cost stays with the process, not the model. Probes, the
+    combination with (1, 2) pools on all 25k reviews, one fresh process each: epochs 29.0, 19.1, 19.9,
+    19.0 s on one model; 30.0, 19.9, 20.3 s on a first model, then 19.1, 18.8, 18.9 s on a second; but
+    28.5, 24.9, 22.6 s with a new model every epoch. One warm-up epoch was not always enough (the bench
+    run with one timed this configuration at 22.3 s), hence two. A configuration timed in its own process
+    paid this cost in its timed epoch; one timed in the bench's process, after many others, did not.
+    With this, every timed epoch runs in a process that has already trained whole epochs of the same
+    configuration, wherever it runs. Returns the seconds it took, None if the process was warm.
     """
     key = replace(config, name="")
     if key in _WARM_CONFIGS:
         return None
     throwaway = build_bilstm(config, seed)  # same seed, same batches: the timed epoch's shapes
     _warm_up_fit(throwaway, config, x, y, seed)
-    elapsed = _fit_epochs(throwaway, config, x, y, epochs=1, seed=seed)
+    elapsed = _fit_epochs(throwaway, config, x, y, epochs=PROCESS_WARM_UP_EPOCHS, seed=seed)
     _WARM_CONFIGS.add(key)
     return elapsed.seconds
 
@@ -951,8 +956,8 @@ def _time_config(
 ) -> dict[str, Any]:
     """Time one steady-state epoch of ``config`` over ``x`` (after untimed warm-ups).
 
-    Two warm-ups come first, both untimed: one whole epoch of a throwaway model, the first time this
-    process times the configuration (``_warm_process``), and a trace/compile of the timed model's step.
+    Two warm-ups come first, both untimed: whole epochs of a throwaway model, the first time this process
+    times the configuration (``_warm_process``), and a trace/compile of the timed model's step.
     The machine is shared: when other processes took more than ``CONTENTION_LIMIT`` of the CPUs during
     the epoch, another epoch is timed (up to ``retries`` more) and the fastest is kept (interference only
     adds time; the foreign-CPU share alone does not say how much).
@@ -1178,8 +1183,9 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
             f"(boundaries {bucket_boundaries(False)}, batches padded to their longest review; with XLA "
             f"padded to {bucket_boundaries(True)} minus 1)",
             "epoch_timing": "steady state: the first time a process times a configuration it first trains "
-            "one whole untimed epoch of a throwaway model of it, and every timed model first traces/compiles "
-            "its step for the batch shapes, untimed; input pipeline construction is timed",
+            f"{PROCESS_WARM_UP_EPOCHS} whole untimed epochs of a throwaway model of it, and every timed "
+            "model first traces/compiles its step for the batch shapes, untimed; input pipeline "
+            "construction is timed",
         },
         "plain_reference_epoch_seconds": _round(reference_seconds),
         "plain_reference_runs": plain_runs,
