@@ -904,7 +904,7 @@ def _median_timing(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "epoch_seconds": _round(median),
         "reviews_per_second": _round(rounds[0]["reviews"] / median, 1),
         "round_epoch_seconds": seconds,
-        "round_process_warm_up_seconds": [timing.get("process_warm_up_seconds") for timing in rounds],
+        "round_process_warm_up_seconds": [timing["process_warm_up_seconds"] for timing in rounds],
         "contended": any(timing["contended"] for timing in rounds),
         "foreign_cpu_share": max(timing["foreign_cpu_share"] for timing in rounds),
         "attempts": [attempt for timing in rounds for attempt in timing["attempts"]],
@@ -945,7 +945,6 @@ def _warm_process(config: LeverConfig, x: np.ndarray, y: np.ndarray, seed: int) 
     if key in _WARM_CONFIGS:
         return None
     throwaway = build_bilstm(config, seed)  # same seed, same batches: the timed epoch's shapes
-    _warm_up_fit(throwaway, config, x, y, seed)
     elapsed = _fit_epochs(throwaway, config, x, y, epochs=PROCESS_WARM_UP_EPOCHS, seed=seed)
     _WARM_CONFIGS.add(key)
     return elapsed.seconds

@@ -162,7 +162,7 @@ def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> Non
     assert [variant["epoch_seconds"] for variant in scan["variants"]] == [
         run["epoch_seconds"] for run in runs
     ]
-    # Every timed epoch ran in a process that had trained one whole untimed epoch of its configuration:
+    # Every timed epoch ran in a process that had trained whole untimed epochs of its configuration:
     # a fresh process always first, the bench's own process the first time it timed a configuration.
     assert all(run["process_warm_up_seconds"] > 0 for run in runs if run["isolated_process"])
     plain_warm_ups = imdb["timings"]["plain_b128"]["round_process_warm_up_seconds"]
