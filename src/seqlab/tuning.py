@@ -1,6 +1,9 @@
 """Keras Tuner search over the model builders, with the space, objective and budget from params.
 
-``build(hp)`` only maps search values onto a builder's named arguments. Validation data comes
+``build(hp)`` only maps search values onto a builder's named arguments, plus ``seed``: Keras Tuner
+clears the Keras session before each trial, which drops the global seed, so an unseeded build would
+draw its weights from Python's global generator, whatever else in the process (Prefect's threads)
+had drawn from it; each trial's first model is built with the search seed instead. Validation data comes
 from the training period (the caller passes it); the test split never reaches this module.
 A trial whose loss turns NaN is marked FAILED and is never chosen as best. Rerunning with the
 same directory continues the search without repeating finished trials.
@@ -87,15 +90,21 @@ def _make_hypermodel(
     build: BuildFunction,
     space: Mapping[str, SpaceEntry],
     input_slicer: Callable[[np.ndarray, dict[str, Any]], np.ndarray],
+    seed: int,
 ) -> Any:
     import keras_tuner
 
     class SearchHyperModel(keras_tuner.HyperModel):
-        """Maps search values onto the builder and refuses NaN trials."""
+        """Maps search values onto the builder (seeded) and refuses NaN trials."""
+
+        # Builds since the current trial began (the tuner resets it): execution k gets seed + k.
+        builds_in_trial = 0
 
         def build(self, hp: Any) -> Any:
             values = {name: declare(hp, name, entry) for name, entry in space.items()}
-            return build(**values)
+            execution_seed = seed + self.builds_in_trial
+            self.builds_in_trial += 1
+            return build(**{**values, "seed": execution_seed})
 
         def fit(self, hp: Any, model: Any, x: np.ndarray, y: np.ndarray, **kwargs: Any) -> Any:
             values = dict(hp.values)
@@ -124,6 +133,7 @@ def _recording(tuner_class: type) -> type:
     class RecordingTuner(tuner_class):
         def on_trial_begin(self, trial: Any) -> None:
             super().on_trial_begin(trial)
+            self.hypermodel.builds_in_trial = 0  # every trial starts from the search seed
             if not hasattr(self, "_epoch_logs"):
                 self._epoch_logs: dict[str, list[dict[str, float]]] = {}
             self._epoch_logs[trial.trial_id] = []
@@ -168,7 +178,9 @@ def make_tuner(
     """Create (or reload, when ``directory`` holds an earlier search) the configured tuner."""
     import keras_tuner
 
-    hypermodel = _make_hypermodel(build, settings.space, input_slicer or (lambda array, _values: array))
+    hypermodel = _make_hypermodel(
+        build, settings.space, input_slicer or (lambda array, _values: array), settings.seed
+    )
     objective = keras_tuner.Objective(settings.objective, direction=settings.direction)
     common: dict[str, Any] = {
         "objective": objective,

@@ -192,8 +192,10 @@ def test_search_fits_naive_bayes_ratios_on_the_training_data_of_each_trial(tmp_p
     x[y == 1, 0] = 7  # token 7 marks a positive review
     built: list[keras.Model] = []
 
-    def build(learning_rate: float) -> keras.Model:
-        model = build_text_model("nbsvm", 30, 10, ngram=2, ngram_buckets=97, learning_rate=learning_rate)
+    def build(learning_rate: float, seed: int) -> keras.Model:
+        model = build_text_model(
+            "nbsvm", 30, 10, ngram=2, ngram_buckets=97, learning_rate=learning_rate, seed=seed
+        )
         built.append(model)
         return model
 
@@ -206,3 +208,29 @@ def test_search_fits_naive_bayes_ratios_on_the_training_data_of_each_trial(tmp_p
     for model in trained:
         ratios = np.asarray(model.get_layer("naive_bayes_ngrams").ratios)
         np.testing.assert_allclose(ratios, np.asarray(expected.ratios))
+
+
+class DrawPythonRandom(keras.callbacks.Callback):
+    """Draws from Python's global random generator, as other threads of a process (Prefect's) may."""
+
+    def __init__(self, draws: int) -> None:
+        super().__init__()
+        self.draws = draws
+
+    def on_train_end(self, logs: Any = None) -> None:
+        import random
+
+        for _ in range(self.draws):
+            random.random()
+
+
+def test_trials_do_not_depend_on_what_else_draws_from_python_random(tmp_path: Path) -> None:
+    """Keras Tuner clears the Keras session before each trial, which drops the global seed; every
+    trial's model is built with the search seed, so its weights and scores are the same whatever
+    else ran in the process between trials."""
+    params = settings({"learning_rate": {"values": [0.01, 0.02, 0.03, 0.05]}}, max_trials=3)
+    scores = []
+    for draws in (0, 3):
+        result = run(CountingBuild(), params, tmp_path / f"draws{draws}", callbacks=[DrawPythonRandom(draws)])
+        scores.append([(trial.hyperparameters, trial.score) for trial in result.trials])
+    assert scores[0] == scores[1]
