@@ -211,7 +211,7 @@ def test_search_fits_naive_bayes_ratios_on_the_training_data_of_each_trial(tmp_p
 
 
 class DrawPythonRandom(keras.callbacks.Callback):
-    """Draws from Python's global random generator, as other threads of a process (Prefect's) may."""
+    """Draws from Python's global random generator, as other code in the process may between trials."""
 
     def __init__(self, draws: int) -> None:
         super().__init__()
@@ -234,3 +234,13 @@ def test_trials_do_not_depend_on_what_else_draws_from_python_random(tmp_path: Pa
         result = run(CountingBuild(), params, tmp_path / f"draws{draws}", callbacks=[DrawPythonRandom(draws)])
         scores.append([(trial.hyperparameters, trial.score) for trial in result.trials])
     assert scores[0] == scores[1]
+
+
+def test_each_execution_of_a_trial_gets_its_own_seed(tmp_path: Path) -> None:
+    """With executions_per_trial > 1 the executions differ (seed + k); every trial restarts at the seed."""
+    build = CountingBuild()
+    params = settings({"learning_rate": {"values": [0.01, 0.05]}}, executions_per_trial=2, epochs=1)
+    result = run(build, params, tmp_path)
+    assert len(result.trials) == 2
+    # The tuner builds once to read the space, then twice per trial.
+    assert [call["seed"] for call in build.calls[-4:]] == [5, 6, 5, 6]
