@@ -109,17 +109,17 @@ class SpeedSettings:
     imdb_max_accuracy_runs: int = 4  # the reference, the combination, the two fastest others (+ the scan's)
     imdb_min_gain: float = 0.03
     # (intra_op, inter_op) thread pools tried on the combination, 0 = TensorFlow's default (as many as CPUs),
-    # each with XLA on and off (scan_xla: XLA's gain is small and changes which pools help); rounds
-    # interleaved, medians.
+    # each with XLA on and off (scan_xla: XLA's gain is small and changes which pools help) and at every
+    # batch size that gained on its own (scan_batch_sizes); rounds interleaved, medians.
     thread_settings: tuple[tuple[int, int], ...] = ((0, 0), (1, 2), (2, 1))
     thread_reviews: int = 6_400
     scan_xla: bool = True
     scan_rounds: int = 2
     # The subset's ranking does not always hold on all 25k reviews, least of all between XLA on and off
-    # (XLA pads buckets more coarsely): for each XLA setting, the fastest variant that gains and passes
-    # the accuracy check is timed on the whole set, which decides. Gaining variants are accuracy-checked
-    # fastest first, at most scan_accuracy_checks of them, so a fast variant that fails (XLA with default
-    # pools did, three runs in a row) no longer takes a finalist's place.
+    # (XLA pads buckets more coarsely): for each batch size and XLA setting, the fastest variant that gains
+    # and passes the accuracy check is timed on the whole set, which decides. Gaining variants are
+    # accuracy-checked fastest first, at most scan_accuracy_checks of them, so a fast variant that fails
+    # (XLA with default pools did, three runs in a row) no longer takes a finalist's place.
     scan_finalists: int = 2
     scan_accuracy_checks: int = 4
     scan_min_gain: float = 0.03  # what a scan variant must gain on the base to be checked (as imdb_min_gain)
@@ -1106,12 +1106,12 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
         bar = accuracy["plain_b128"]["validation_accuracy"] - settings.imdb_accuracy_tolerance
         return bool(accuracy[name]["validation_accuracy"] >= bar)
 
-    # Thread pools and XLA, for the combination: scanned on a subset, one fresh process per setting. The
-    # variants that gain there are accuracy-checked fastest first; the first to pass for each XLA setting
-    # (scan_finalists at most) is timed on the whole set against the reference, interleaved again: the
-    # subset's ranking did not always hold on all 25k reviews, least of all across XLA settings, and a
-    # fast variant that fails the check cannot be the answer.
-    scan = scan_threads_and_xla(settings, configs[combined_name])
+    # Thread pools, XLA and the gaining batch sizes, for the combination: scanned on a subset, one fresh
+    # process per setting. The variants that gain there are accuracy-checked fastest first; the first to
+    # pass for each batch size and XLA setting (scan_finalists at most) is timed on the whole set against
+    # the reference, interleaved again: the subset's ranking did not always hold on all 25k reviews, least
+    # of all across XLA settings, and a fast variant that fails the check cannot be the answer.
+    scan = scan_threads_and_xla(settings, configs[combined_name], scan_batch_sizes(timings, settings))
 
     def check(candidate: dict[str, Any]) -> tuple[bool, float]:
         """Accuracy-check a scan variant of the combination: (passes, validation accuracy)."""
@@ -1120,6 +1120,7 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
             name=candidate["name"],
             threads=tuple(candidate["threads"]),
             jit_compile=candidate["jit_compile"],
+            batch_size=candidate["batch_size"],
         )
         configs.setdefault(variant.name, variant)
         return passes(variant.name), accuracy[variant.name]["validation_accuracy"]
@@ -1208,9 +1209,31 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
     }
 
 
-def _variant_name(base: LeverConfig, jit_compile: bool, threads: tuple[int, int]) -> str:
-    """Name a scan variant of ``base``: what it changes (XLA, thread pools) appended to its name."""
+def scan_batch_sizes(timings: dict[str, dict[str, Any]], settings: SpeedSettings) -> list[int]:
+    """Batch sizes the scan tries the combination at: every size that beat batch 128 on its own.
+
+    Fastest first; ``[128]`` when none did. The combination takes only the fastest, but batch size
+    interacts with bucketing (bucketed batches are shorter, so a larger batch costs less padding), and the
+    single-lever ranking between sizes that both gain is within the noise: in one run batch 256 beat 512 by
+    0.5 s on its own, and in the combination 512 was 16% faster.
+    """
+    base = timings["seqlab_b128"]["epoch_seconds"]
+    gaining = [
+        size
+        for size in settings.imdb_batch_sizes
+        if f"seqlab_b{size}" in timings
+        and timings[f"seqlab_b{size}"]["epoch_seconds"] < base * (1 - settings.imdb_min_gain)
+    ]
+    return sorted(gaining, key=lambda size: timings[f"seqlab_b{size}"]["epoch_seconds"]) or [128]
+
+
+def _variant_name(
+    base: LeverConfig, jit_compile: bool, threads: tuple[int, int], batch_size: int | None = None
+) -> str:
+    """Name a scan variant of ``base``: what it changes (batch size, XLA, pools) appended to its name."""
     name = base.name
+    if batch_size is not None and batch_size != base.batch_size:
+        name += f"_b{batch_size}"
     if jit_compile != base.jit_compile:
         name += "_xla" if jit_compile else "_no_xla"
     if tuple(threads) != (0, 0):
@@ -1225,7 +1248,13 @@ def gaining_variants(variants: list[dict[str, Any]], min_gain: float, count: int
         (variant for variant in variants[1:] if variant["epoch_seconds"] < limit),
         key=lambda variant: variant["epoch_seconds"],
     )
-    return [{key: variant[key] for key in ("name", "jit_compile", "threads")} for variant in gaining[:count]]
+    keys = ("name", "batch_size", "jit_compile", "threads")
+    return [{key: variant[key] for key in keys} for variant in gaining[:count]]
+
+
+def _group(variant: dict[str, Any]) -> tuple[int, bool]:
+    """The settings whose subset ranking was not trusted to hold on the whole set: batch size and XLA."""
+    return int(variant["batch_size"]), bool(variant["jit_compile"])
 
 
 def pick_finalists(
@@ -1234,10 +1263,12 @@ def pick_finalists(
     max_finalists: int,
     max_checks: int,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Accuracy-check scan variants fastest first; the first to pass per XLA setting are the finalists.
+    """Accuracy-check scan variants fastest first; the first to pass per (batch size, XLA setting) are the
+    finalists.
 
     ``check`` returns (passes, validation accuracy) for a variant. Stops at ``max_finalists`` finalists or
-    ``max_checks`` checks; a variant whose XLA setting has its finalist already is skipped unchecked.
+    ``max_checks`` checks; a variant whose batch size and XLA setting have their finalist already is skipped
+    unchecked.
     Returns (the checked variants with their accuracy and verdict, the finalists).
     """
     checked: list[dict[str, Any]] = []
@@ -1245,8 +1276,8 @@ def pick_finalists(
     for candidate in gaining:
         if len(finalists) >= max_finalists or len(checked) >= max_checks:
             break
-        if any(finalist["jit_compile"] == candidate["jit_compile"] for finalist in finalists):
-            continue  # this XLA setting has its finalist already
+        if any(_group(finalist) == _group(candidate) for finalist in finalists):
+            continue  # this batch size and XLA setting have their finalist already
         passed, validation_accuracy = check(candidate)
         checked.append({**candidate, "validation_accuracy": validation_accuracy, "passes": passed})
         if passed:
@@ -1254,31 +1285,41 @@ def pick_finalists(
     return checked, finalists
 
 
-def scan_threads_and_xla(settings: SpeedSettings, base: LeverConfig) -> dict[str, Any]:
-    """Time ``base`` under each TensorFlow thread setting, with XLA as in ``base`` and toggled, on a subset.
+def scan_threads_and_xla(
+    settings: SpeedSettings, base: LeverConfig, batch_sizes: Sequence[int] = ()
+) -> dict[str, Any]:
+    """Time ``base`` at each batch size, XLA as in ``base`` and toggled, and each thread setting, on a subset.
 
     Thread pools are fixed when TensorFlow starts, so every non-default setting runs in its own process
     (the default too, in the full run, for a fair comparison). XLA is scanned with them because its gain
     is within the noise of the single-lever timings and it changes which pools help (a probe: one
-    intra-op and two inter-op threads helped batch 512 without XLA, not with it). Variants are timed in
-    interleaved rounds; ``gaining`` lists the variants whose medians beat ``base`` as it is (its XLA
-    setting, default pools) by at least ``scan_min_gain``, fastest first: the caller accuracy-checks them
-    in that order to pick the finalists it times on the whole set.
+    intra-op and two inter-op threads helped batch 512 without XLA, not with it). ``batch_sizes`` (base's
+    own first, whether listed or not) are scanned too: see ``scan_batch_sizes``. Variants are timed in
+    interleaved rounds; ``gaining`` lists the variants whose medians beat ``base`` as it is (its batch size
+    and XLA setting, default pools) by at least ``scan_min_gain``, fastest first: the caller
+    accuracy-checks them in that order to pick the finalists it times on the whole set.
     """
     if not settings.thread_settings:
         return {"note": "skipped", "runs": [], "variants": [], "gaining": []}
     arrays = load_imdb_arrays()
     reviews = min(settings.thread_reviews, arrays["x_train"].shape[0] + arrays["x_validation"].shape[0])
+    sizes = [base.batch_size, *(size for size in batch_sizes if size != base.batch_size)]
     xla_settings = [base.jit_compile] + ([not base.jit_compile] if settings.scan_xla else [])
-    grid = [(jit, tuple(threads)) for jit in xla_settings for threads in settings.thread_settings]
+    grid = [
+        (size, jit, tuple(threads))
+        for size in sizes
+        for jit in xla_settings
+        for threads in settings.thread_settings
+    ]
     runs = []
     for round_index in range(max(1, settings.scan_rounds)):
-        for jit_compile, (intra, inter) in grid:
+        for size, jit_compile, (intra, inter) in grid:
             config = replace(
                 base,
-                name=_variant_name(base, jit_compile, (intra, inter)),
+                name=_variant_name(base, jit_compile, (intra, inter), size),
                 threads=(intra, inter),
                 jit_compile=jit_compile,
+                batch_size=size,
             )
             arguments = {"config": asdict(config), "task": "time", "seed": settings.seed, "reviews": reviews}
             isolate = settings.isolate_workers or (intra, inter) != (0, 0)
@@ -1286,6 +1327,7 @@ def scan_threads_and_xla(settings: SpeedSettings, base: LeverConfig) -> dict[str
             runs.append(
                 {
                     "round": round_index,
+                    "batch_size": size,
                     "jit_compile": jit_compile,
                     "intra_op": intra,
                     "inter_op": inter,
@@ -1293,28 +1335,31 @@ def scan_threads_and_xla(settings: SpeedSettings, base: LeverConfig) -> dict[str
                 }
             )
     variants: list[dict[str, Any]] = []
-    for jit_compile, (intra, inter) in grid:
+    for size, jit_compile, (intra, inter) in grid:
         seconds = [
             run["epoch_seconds"]
             for run in runs
-            if (run["jit_compile"], run["intra_op"], run["inter_op"]) == (jit_compile, intra, inter)
+            if (run["batch_size"], run["jit_compile"], run["intra_op"], run["inter_op"])
+            == (size, jit_compile, intra, inter)
         ]
         variants.append(
             {
-                "name": _variant_name(base, jit_compile, (intra, inter)),
+                "name": _variant_name(base, jit_compile, (intra, inter), size),
+                "batch_size": size,
                 "jit_compile": jit_compile,
                 "threads": [intra, inter],
                 "round_epoch_seconds": seconds,
                 "epoch_seconds": _round(statistics.median(seconds)),
             }
         )
-    default = variants[0]  # base's own XLA setting, default pools
+    default = variants[0]  # base as it is: its batch size and XLA setting, default pools
     for variant in variants:
         variant["speedup_vs_base"] = _round(default["epoch_seconds"] / variant["epoch_seconds"])
     return {
-        "note": f"{base.name} ({base.levers()}) on the first {reviews} reviews, XLA as in it and toggled, "
-        f"{max(1, settings.scan_rounds)} interleaved round(s), one process per non-default pool setting; "
-        "0 = TensorFlow's default (a pool as large as the CPU count)",
+        "note": f"{base.name} ({base.levers()}) on the first {reviews} reviews at batch sizes {sizes}, XLA "
+        f"as in it and toggled, {max(1, settings.scan_rounds)} interleaved round(s), one process per "
+        "non-default pool setting; 0 = TensorFlow's default (a pool as large as the CPU count)",
+        "batch_sizes": sizes,
         "runs": runs,
         "variants": variants,
         "gaining": gaining_variants(variants, settings.scan_min_gain, len(variants)),

@@ -63,11 +63,33 @@ def test_scan_variants_are_named_by_what_they_change() -> None:
     assert speed._variant_name(base, False, (0, 0)) == "seqlab_combined_no_xla"
     assert speed._variant_name(base, False, (1, 2)) == "seqlab_combined_no_xla_threads_1_2"
     assert speed._variant_name(speed.LeverConfig("b"), True, (2, 1)) == "b_xla_threads_2_1"
+    assert speed._variant_name(base, True, (0, 0), 512) == "seqlab_combined"
+    assert speed._variant_name(base, False, (1, 2), 256) == "seqlab_combined_b256_no_xla_threads_1_2"
+
+
+def test_scan_tries_every_batch_size_that_gained_on_its_own_fastest_first() -> None:
+    settings = speed.SpeedSettings.full()
+
+    def timings(**seconds: float) -> dict[str, dict[str, float]]:
+        return {f"seqlab_{name}": {"epoch_seconds": value} for name, value in seconds.items()}
+
+    # 256 and 512 both beat 128 by more than imdb_min_gain; 256 by a hair more, which the combination
+    # alone would take as the answer.
+    assert speed.scan_batch_sizes(timings(b128=29.2, b256=26.2, b512=26.8), settings) == [256, 512]
+    assert speed.scan_batch_sizes(timings(b128=29.2, b256=28.9, b512=26.8), settings) == [512]
+    assert speed.scan_batch_sizes(timings(b128=29.2, b256=29.0, b512=30.0), settings) == [128]
+    assert speed.scan_batch_sizes(timings(b128=29.2), settings) == [128]
 
 
 def test_gaining_variants_are_the_fastest_that_beat_the_base() -> None:
     def variant(name: str, seconds: float) -> dict[str, object]:
-        return {"name": name, "jit_compile": False, "threads": [0, 0], "epoch_seconds": seconds}
+        return {
+            "name": name,
+            "batch_size": 256,
+            "jit_compile": False,
+            "threads": [0, 0],
+            "epoch_seconds": seconds,
+        }
 
     base = variant("base", 10.0)
     variants = [base, variant("a", 9.8), variant("b", 8.0), variant("c", 9.0), variant("d", 7.5)]
@@ -78,8 +100,8 @@ def test_gaining_variants_are_the_fastest_that_beat_the_base() -> None:
 
 
 def test_pick_finalists_checks_fastest_first_and_keeps_one_passing_variant_per_xla_setting() -> None:
-    def variant(name: str, jit_compile: bool) -> dict[str, object]:
-        return {"name": name, "jit_compile": jit_compile, "threads": [0, 0]}
+    def variant(name: str, jit_compile: bool, batch_size: int = 256) -> dict[str, object]:
+        return {"name": name, "batch_size": batch_size, "jit_compile": jit_compile, "threads": [0, 0]}
 
     accuracy = {"xla": 0.84, "xla_2_1": 0.87, "xla_1_2": 0.88, "threads_1_2": 0.875, "threads_2_1": 0.9}
     calls: list[str] = []
@@ -105,6 +127,19 @@ def test_pick_finalists_checks_fastest_first_and_keeps_one_passing_variant_per_x
     checked, finalists = speed.pick_finalists(gaining, check, 2, 1)
     assert [entry["name"] for entry in checked] == ["xla"] and finalists == []
     assert speed.pick_finalists([], check, 2, 4) == ([], [])
+    # Batch size is a group of its own: a passing variant at another batch size is a finalist too.
+    accuracy["b512_threads_1_2"] = 0.87
+    calls.clear()
+    gaining = [
+        variant("threads_2_1", False),
+        variant("threads_1_2", False),
+        variant("b512_threads_1_2", False, 512),
+    ]
+    assert [f["name"] for f in speed.pick_finalists(gaining, check, 2, 4)[1]] == [
+        "threads_2_1",
+        "b512_threads_1_2",
+    ]
+    assert calls == ["threads_2_1", "b512_threads_1_2"]
 
 
 @pytest.mark.data
@@ -148,11 +183,13 @@ def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> Non
     scan = imdb["threads"]
     runs = scan["runs"]
     base_jit = imdb["combined_levers"].get("jit_compile", False)
-    assert [(run["jit_compile"], run["intra_op"], run["inter_op"]) for run in runs] == [
-        (base_jit, 0, 0),
-        (base_jit, 1, 2),
-        (not base_jit, 0, 0),
-        (not base_jit, 1, 2),
+    base_batch = imdb["combined_levers"].get("batch_size", 128)
+    assert scan["batch_sizes"] == [base_batch]  # the quick profile times batch 128 only
+    assert [(run["batch_size"], run["jit_compile"], run["intra_op"], run["inter_op"]) for run in runs] == [
+        (base_batch, base_jit, 0, 0),
+        (base_batch, base_jit, 1, 2),
+        (base_batch, not base_jit, 0, 0),
+        (base_batch, not base_jit, 1, 2),
     ]
     for run in runs:
         pools = (run["effective_intra_op"], run["effective_inter_op"])
@@ -182,10 +219,11 @@ def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> Non
         assert imdb["accuracy"][entry["name"]]["validation_accuracy"] == entry["validation_accuracy"]
         assert entry["passes"] == (entry["validation_accuracy"] >= bar)
     assert checked, "the quick profile's scan_min_gain makes every variant a candidate"
-    keys = ("name", "jit_compile", "threads")
+    keys = ("name", "batch_size", "jit_compile", "threads")
     passed = [{key: entry[key] for key in keys} for entry in checked if entry["passes"]]
     assert scan["finalists"] == passed[: quick.scan_finalists]
-    assert len({finalist["jit_compile"] for finalist in scan["finalists"]}) == len(scan["finalists"])
+    groups = {(finalist["batch_size"], finalist["jit_compile"]) for finalist in scan["finalists"]}
+    assert len(groups) == len(scan["finalists"])
     assert scan["best"] == (scan["finalists"][0] if scan["finalists"] else None)
     assert len(scan["configs"]) == len(scan["finalists"]) <= quick.scan_finalists
     # The best configuration passed the accuracy check (or is the reference itself).
@@ -195,6 +233,7 @@ def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> Non
         timed = imdb["timings"][name]
         assert timed["levers"].get("threads", [0, 0]) == finalist["threads"]
         assert timed["levers"].get("jit_compile", False) == finalist["jit_compile"]
+        assert timed["levers"].get("batch_size", 128) == finalist["batch_size"]
         assert timed.get("isolated_process", False) == (finalist["threads"] != [0, 0])
 
     growth = results["growth"]
