@@ -1021,17 +1021,9 @@ def _combined_config(timings: dict[str, dict[str, Any]], settings: SpeedSettings
         for name, timing in timings.items()
         if timing["epoch_seconds"] < base * (1 - settings.imdb_min_gain)
     }
-    batch_candidates = {
-        size: timings[f"seqlab_b{size}"]["epoch_seconds"]
-        for size in settings.imdb_batch_sizes
-        if f"seqlab_b{size}" in timings
-    }
-    batch_size = min(batch_candidates, key=lambda size: batch_candidates[size])
-    if f"seqlab_b{batch_size}" not in faster:
-        batch_size = 128
     return LeverConfig(
         "seqlab_combined",
-        batch_size=batch_size,
+        batch_size=scan_batch_sizes(timings, settings)[0],
         cell="gru" if "seqlab_gru" in faster else "lstm",
         bucketing="seqlab_bucketed" in faster,
         jit_compile="seqlab_jit" in faster,

@@ -79,6 +79,9 @@ def test_scan_tries_every_batch_size_that_gained_on_its_own_fastest_first() -> N
     assert speed.scan_batch_sizes(timings(b128=29.2, b256=28.9, b512=26.8), settings) == [512]
     assert speed.scan_batch_sizes(timings(b128=29.2, b256=29.0, b512=30.0), settings) == [128]
     assert speed.scan_batch_sizes(timings(b128=29.2), settings) == [128]
+    # The combination itself takes the fastest of them, or 128 when none gained.
+    assert speed._combined_config(timings(b128=29.2, b256=26.2, b512=26.8), settings).batch_size == 256
+    assert speed._combined_config(timings(b128=29.2, b256=29.0, b512=30.0), settings).batch_size == 128
 
 
 def test_gaining_variants_are_the_fastest_that_beat_the_base() -> None:
