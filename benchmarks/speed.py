@@ -1103,7 +1103,7 @@ def measure_imdb_levers(settings: SpeedSettings, log: Callable[[str], None] = pr
     # pass for each batch size and XLA setting (scan_finalists at most) is timed on the whole set against
     # the reference, interleaved again: the subset's ranking did not always hold on all 25k reviews, least
     # of all across XLA settings, and a fast variant that fails the check cannot be the answer.
-    scan = scan_threads_and_xla(settings, configs[combined_name], scan_batch_sizes(timings, settings))
+    scan = scan_threads_and_xla(settings, configs[combined_name], scan_batch_sizes(timings, settings), log)
 
     def check(candidate: dict[str, Any]) -> tuple[bool, float]:
         """Accuracy-check a scan variant of the combination: (passes, validation accuracy)."""
@@ -1278,7 +1278,10 @@ def pick_finalists(
 
 
 def scan_threads_and_xla(
-    settings: SpeedSettings, base: LeverConfig, batch_sizes: Sequence[int] = ()
+    settings: SpeedSettings,
+    base: LeverConfig,
+    batch_sizes: Sequence[int] = (),
+    log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Time ``base`` at each batch size, XLA as in ``base`` and toggled, and each thread setting, on a subset.
 
@@ -1304,7 +1307,8 @@ def scan_threads_and_xla(
         for threads in settings.thread_settings
     ]
     runs = []
-    for round_index in range(max(1, settings.scan_rounds)):
+    rounds = max(1, settings.scan_rounds)
+    for round_index in range(rounds):
         for size, jit_compile, (intra, inter) in grid:
             config = replace(
                 base,
@@ -1316,6 +1320,10 @@ def scan_threads_and_xla(
             arguments = {"config": asdict(config), "task": "time", "seed": settings.seed, "reviews": reviews}
             isolate = settings.isolate_workers or (intra, inter) != (0, 0)
             result = _run_worker("imdb_lever", arguments, isolate)
+            log(
+                f"speed: scan round {round_index + 1}/{rounds} {config.name} ({len(runs) + 1}/"
+                f"{rounds * len(grid)}): {result['epoch_seconds']} s"
+            )
             runs.append(
                 {
                     "round": round_index,

@@ -194,6 +194,8 @@ def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> Non
         (base_batch, not base_jit, 0, 0),
         (base_batch, not base_jit, 1, 2),
     ]
+    # The scan's workers run for minutes in the full profile: each reports when it ends.
+    assert completed.stdout.count("speed: scan round") == len(runs)
     for run in runs:
         pools = (run["effective_intra_op"], run["effective_inter_op"])
         assert pools == (run["intra_op"], run["inter_op"])
