@@ -48,7 +48,7 @@ ui: setup  ## open the MLflow UI on the project's store (mlflow.db)
 schedule: setup  ## serve the pipeline on the cron of params.yaml (pipeline.schedule) until stopped
 	seqlab schedule
 
-bench: setup  ## quality, pipeline and speed benchmarks → BENCHMARKS.md, benchmarks/results.json (about 80 minutes)
+bench: setup  ## quality, pipeline and speed benchmarks → BENCHMARKS.md, benchmarks/results.json (about 1 h 45 min on 2 cores)
 	python -m benchmarks.run
 
 test: setup lint typecheck  ## ruff, mypy, then the whole test suite

@@ -1,6 +1,6 @@
 """``make bench``: quality, pipeline and speed benchmarks; writes BENCHMARKS.md and benchmarks/results.json.
 
-    python -m benchmarks.run            # the whole protocol (about 80 minutes on 2 cores)
+    python -m benchmarks.run            # the whole protocol (about 1 h 45 min on 2 cores)
     python -m benchmarks.run --quick    # every code path on tiny budgets, into a scratch folder
 
 Sections, in order, each measured in this one run on this machine:
