@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +83,33 @@ def test_scan_tries_every_batch_size_that_gained_on_its_own_fastest_first() -> N
     # The combination itself takes the fastest of them, or 128 when none gained.
     assert speed._combined_config(timings(b128=29.2, b256=26.2, b512=26.8), settings).batch_size == 256
     assert speed._combined_config(timings(b128=29.2, b256=29.0, b512=30.0), settings).batch_size == 128
+
+
+def test_levers_are_picked_on_ratios_paired_by_round_not_on_medians() -> None:
+    settings = speed.SpeedSettings.full()
+    # The single levers' three interleaved rounds of a clean-clone run, in which round 2 was slow for all.
+    rounds = {
+        "seqlab_b128": [29.169, 36.667, 34.846],
+        "seqlab_b256": [26.329, 29.856, 27.704],
+        "seqlab_b512": [23.584, 30.306, 28.029],
+        "seqlab_bucketed": [23.464, 25.866, 29.156],
+        "seqlab_gru": [29.748, 30.906, 34.441],
+        "seqlab_bf16": [28.491, 33.339, 33.814],
+    }
+    timings = {
+        name: {"epoch_seconds": statistics.median(seconds), "round_epoch_seconds": seconds}
+        for name, seconds in rounds.items()
+    }
+    # On medians GRU (30.9 s) and bfloat16 (33.3 s) both beat batch 128 (34.8 s) by more than 3%...
+    base = timings["seqlab_b128"]["epoch_seconds"]
+    assert timings["seqlab_gru"]["epoch_seconds"] < base * (1 - settings.imdb_min_gain)
+    assert timings["seqlab_bf16"]["epoch_seconds"] < base * (1 - settings.imdb_min_gain)
+    # ...but round by round GRU lost in round 1 and bfloat16 gained under 3% in two rounds of three.
+    assert speed.paired_ratio(timings, "seqlab_gru") == pytest.approx(34.441 / 34.846)
+    combined = speed._combined_config(timings, settings)
+    assert (combined.cell, combined.bfloat16, combined.bucketing) == ("lstm", False, True)
+    assert speed.scan_batch_sizes(timings, settings) == [512, 256]
+    assert combined.batch_size == 512
 
 
 def test_gaining_variants_are_the_fastest_that_beat_the_base() -> None:
@@ -181,6 +209,9 @@ def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> Non
     assert all(timing["epoch_seconds"] > 0 for timing in imdb["timings"].values())
     assert 0.0 <= imdb["accuracy"]["plain_b128"]["validation_accuracy"] <= 1.0
     assert imdb["best"]["config"] in imdb["timings"]
+    # The ratios that chose the levers are reported, one per seqlab single, all positive.
+    assert {"seqlab_bucketed", "seqlab_jit"} <= set(imdb["single_paired_ratios_vs_seqlab_b128"])
+    assert all(ratio > 0 for ratio in imdb["single_paired_ratios_vs_seqlab_b128"].values())
     # Thread pools x XLA: every pool setting with XLA as in the combination and toggled; each non-default
     # pool setting ran in its own process, with the pools it asked for.
     scan = imdb["threads"]
