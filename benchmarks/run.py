@@ -2,6 +2,8 @@
 
     python -m benchmarks.run            # the whole protocol (about 1 h 45 min on 2 cores)
     python -m benchmarks.run --quick    # every code path on tiny budgets, into a scratch folder
+    python -m benchmarks.run --sections speed   # one part: merged into results.json, the rest kept,
+                                                # and the report names the run behind each section
 
 Sections, in order, each measured in this one run on this machine:
 
@@ -91,13 +93,31 @@ def measure_pipeline(workspace: Path, env: dict[str, str], profile: str, dataset
     return result
 
 
+ALL_DATASETS = ("imdb", "giss", "cet", "synthetic")
+
+
+def _commit() -> str:
+    """The checked-out commit (short hash, '+dirty' with uncommitted changes), or 'unknown'."""
+    try:
+        described = subprocess.run(
+            ["git", "describe", "--always", "--dirty=+dirty", "--abbrev=7"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return described.stdout.strip()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark sections and write the report."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--quick", action="store_true", help="tiny budgets into a scratch folder (a smoke test)"
     )
-    parser.add_argument("--datasets", default="imdb,giss,cet,synthetic")
+    parser.add_argument("--datasets", default=",".join(ALL_DATASETS))
     parser.add_argument("--sections", default="pipeline,quality,speed")
     parser.add_argument("--work", type=Path, default=WORK, help="scratch folder (default benchmarks/work)")
     parser.add_argument(
@@ -161,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
         results["speed_details"] = speed.run_speed_benchmark(settings)
 
     results["total_seconds"] = round(time.perf_counter() - started, 1)
+    partial = not ({"pipeline", "quality", "speed"} <= sections and set(ALL_DATASETS) <= set(datasets))
+    if partial and not arguments.quick and results_path.exists():
+        # One part rerun (as the README shows): keep the other sections' numbers, say which run made which.
+        previous = json.loads(results_path.read_text(encoding="utf-8"))
+        order = [name for name in ("pipeline", "quality", "speed") if name in sections]
+        results = report.merge_previous(results, previous, order, datasets, _commit())
     report.write(results, results_path, document_path, None if arguments.quick else REPO / "README.md")
     print(json.dumps({"results": str(results_path), "document": str(document_path)}), flush=True)
     return 0
