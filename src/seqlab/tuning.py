@@ -4,8 +4,9 @@
 clears the Keras session before each trial, which drops the global seed, so an unseeded build would
 draw its weights from Python's global generator, after whatever else in the process (a Prefect flow
 run in-process, say) had drawn from it. Each trial's first model is built with the search seed instead,
-its k-th execution with seed + k. Validation data comes from the training period (the caller
-passes it); the test split never reaches this module.
+its k-th execution with seed + k (the builders draw layer seeds from a private generator,
+``seqlab.models.seeding``, so no other thread can shift them). Validation data comes from the
+training period (the caller passes it); the test split never reaches this module.
 A trial whose loss turns NaN is marked FAILED and is never chosen as best. Rerunning with the
 same directory continues the search without repeating finished trials.
 """

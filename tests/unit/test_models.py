@@ -21,6 +21,7 @@ from seqlab.models import (
     build_text_model,
     count_parameters,
 )
+from tests.unit.helpers import DrawingThread
 
 WINDOW = 8
 VOCAB = 50
@@ -288,6 +289,60 @@ def test_seed_makes_weights_reproducible_and_count_parameters() -> None:
     for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert count_parameters(first) == first.count_params() > 0
+
+
+@pytest.mark.parametrize(
+    ("build", "options"),
+    [
+        (
+            build_text_model,
+            {"family": "lstm", "bidirectional": True, "layers": 2, "dropout": 0.2, "head_dropout": 0.2},
+        ),
+        (build_series_model, {"family": "conv1d_rnn", "cell": "gru", "dropout": 0.2}),
+    ],
+)
+def test_seeded_weights_do_not_depend_on_other_threads_drawing_from_python_random(
+    build: Any, options: dict[str, Any]
+) -> None:
+    """Keras draws each unseeded layer's seed from Python's global generator, which every thread
+    shares; a seeded build draws them from its own generator, so the weights and dropout seeds repeat
+    while another thread draws, and equal those of an undisturbed build."""
+    shape = (VOCAB, MAX_LEN) if build is build_text_model else (WINDOW,)
+    small = TEXT_SMALL if build is build_text_model else SMALL
+    family = options.pop("family")
+    quiet = build(family, *shape, seed=11, **small, **options)
+    with DrawingThread() as drawing:
+        disturbed = [build(family, *shape, seed=11, **small, **options) for _ in range(3)]
+    assert drawing.draws > 1000  # the other thread did run during the builds
+    for model in disturbed:
+        for a, b in zip(quiet.get_weights(), model.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert dropout_seeds(model) == dropout_seeds(quiet)
+    assert dropout_seeds(quiet)  # the dropout seeds are compared too
+
+
+def dropout_seeds(model: keras.Model) -> list[list[int]]:
+    """The state of every seed generator in the model (dropout masks), nested layers and cells included."""
+    layers = model._flatten_layers()  # model.layers is the top level only; cells sit inside RNN layers
+    return [
+        np.asarray(layer.seed_generator.state).tolist()
+        for layer in layers
+        if hasattr(layer, "seed_generator")
+    ]
+
+
+def test_unseeded_builds_still_draw_from_python_random() -> None:
+    """Outside a seeded build Keras keeps drawing default seeds from the global generator."""
+    import random
+
+    random.seed(3)
+    first = build_series_model("dense", WINDOW, **SMALL)
+    random.seed(3)
+    second = build_series_model("dense", WINDOW, **SMALL)
+    third = build_series_model("dense", WINDOW, **SMALL)
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(second.get_weights()[0], third.get_weights()[0])
 
 
 def test_unknown_family_lists_valid_ones() -> None:

@@ -34,7 +34,9 @@ A row with no real tokens reduces to zeros rather than NaN. For series, ``mask_v
 
 ``dense_units > 0`` adds one Dense(dense_units, relu) before the head in every family; ``head_dropout``
 (text) adds Dropout before the head. ``seed`` calls ``keras.utils.set_random_seed`` before building (it
-seeds Python, NumPy and the backend globally), so initial weights and dropout masks repeat.
+seeds Python, NumPy and the backend globally), so initial weights and dropout masks repeat; the layers'
+default seeds come from a private generator (``seqlab.models.seeding.seeded``), so draws that other
+threads make from Python's ``random`` meanwhile cannot change them.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from seqlab.models.cells import (
     NaiveBayesNgrams,
     ScratchRNNCell,
 )
+from seqlab.models.seeding import seeded
 from seqlab.models.series_layers import ANCHORS, ColumnSlice, ShiftByAnchor, WindowAnchor
 
 SERIES_FAMILIES: tuple[str, ...] = (
@@ -308,37 +311,35 @@ def build_series_model(
     learning_rate = _learning_rate(learning_rate)
     loss = _choice(loss, "loss", SERIES_LOSSES)
     seed = _seed(seed)
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-
-    calendar_width = 2 * calendar_harmonics
-    inputs = keras.Input(shape=(window_size + calendar_width,), name="window")
-    window = inputs
-    if calendar_width:
-        window = ColumnSlice(0, window_size, name="window_values")(inputs)
-    level = None
-    if anchor != "none":
-        level = WindowAnchor(anchor, name=f"anchor_{anchor}")(window)
-        window = ShiftByAnchor(-1, name="relative_window")(window, level)
-    x = keras.layers.Reshape((window_size, 1), name="steps")(window)
-    if mask_value is not None:
-        x = keras.layers.Masking(mask_value=float(mask_value), name="masking")(x)
-    x = _add_body(x, body, dense_reduction="flatten", conv_reduction="flatten")
-    if calendar_width:
-        calendar = ColumnSlice(window_size, window_size + calendar_width, name="calendar")(inputs)
-        calendar = keras.layers.Dense(body.units, activation="relu", name="calendar_dense")(calendar)
-        x = keras.layers.Concatenate(name="with_calendar")([x, calendar])
-        x = keras.layers.Dense(body.units, activation="relu", name="calendar_mix")(x)
-    outputs = keras.layers.Dense(horizon, name="forecast")(x)
-    if level is not None:
-        outputs = ShiftByAnchor(1, name="from_anchor")(outputs, level)
-    model = keras.Model(inputs, outputs, name=f"series_{body.family}")
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss=keras.losses.Huber() if loss == "huber" else keras.losses.MeanSquaredError(),
-        metrics=["mae"],
-    )
-    return model
+    with seeded(seed):
+        calendar_width = 2 * calendar_harmonics
+        inputs = keras.Input(shape=(window_size + calendar_width,), name="window")
+        window = inputs
+        if calendar_width:
+            window = ColumnSlice(0, window_size, name="window_values")(inputs)
+        level = None
+        if anchor != "none":
+            level = WindowAnchor(anchor, name=f"anchor_{anchor}")(window)
+            window = ShiftByAnchor(-1, name="relative_window")(window, level)
+        x = keras.layers.Reshape((window_size, 1), name="steps")(window)
+        if mask_value is not None:
+            x = keras.layers.Masking(mask_value=float(mask_value), name="masking")(x)
+        x = _add_body(x, body, dense_reduction="flatten", conv_reduction="flatten")
+        if calendar_width:
+            calendar = ColumnSlice(window_size, window_size + calendar_width, name="calendar")(inputs)
+            calendar = keras.layers.Dense(body.units, activation="relu", name="calendar_dense")(calendar)
+            x = keras.layers.Concatenate(name="with_calendar")([x, calendar])
+            x = keras.layers.Dense(body.units, activation="relu", name="calendar_mix")(x)
+        outputs = keras.layers.Dense(horizon, name="forecast")(x)
+        if level is not None:
+            outputs = ShiftByAnchor(1, name="from_anchor")(outputs, level)
+        model = keras.Model(inputs, outputs, name=f"series_{body.family}")
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+            loss=keras.losses.Huber() if loss == "huber" else keras.losses.MeanSquaredError(),
+            metrics=["mae"],
+        )
+        return model
 
 
 def build_text_model(
@@ -410,30 +411,28 @@ def build_text_model(
     ngram_buckets = _positive_int(ngram_buckets, "ngram_buckets")
     learning_rate = _learning_rate(learning_rate)
     seed = _seed(seed)
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-
-    inputs = keras.Input(shape=(max_len,), dtype="int32", name="token_ids")
-    if body.family == "nbsvm":
-        layer = NaiveBayesNgrams(vocab_size, ngram, ngram_buckets, seed=seed, name="naive_bayes_ngrams")
-        logit = layer(inputs)
-        outputs = keras.layers.Activation("sigmoid", name="probability")(logit)
-        return _compiled_text_model(keras.Model(inputs, outputs, name="text_nbsvm"), learning_rate)
-    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
-    if bigram_buckets > 0 and body.family == "dense":
-        pairs = HashedBigrams(bigram_buckets, name="bigram_ids")(inputs)
-        pairs = keras.layers.Embedding(
-            bigram_buckets + 1, embedding_dim, mask_zero=True, name="bigram_embedding"
-        )(pairs)
-        # Words and word pairs side by side along the steps: the masked average covers both.
-        x = keras.layers.Concatenate(axis=1, name="words_and_bigrams")([x, pairs])
-    if embedding_dropout > 0:
-        x = keras.layers.SpatialDropout1D(embedding_dropout, name="embedding_dropout")(x)
-    x = _add_body(x, body, dense_reduction="average", conv_reduction="max", recurrent_pooling=pooling)
-    if head_dropout > 0:
-        x = keras.layers.Dropout(head_dropout, name="head_dropout")(x)
-    outputs = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
-    return _compiled_text_model(keras.Model(inputs, outputs, name=f"text_{body.family}"), learning_rate)
+    with seeded(seed):
+        inputs = keras.Input(shape=(max_len,), dtype="int32", name="token_ids")
+        if body.family == "nbsvm":
+            layer = NaiveBayesNgrams(vocab_size, ngram, ngram_buckets, seed=seed, name="naive_bayes_ngrams")
+            logit = layer(inputs)
+            outputs = keras.layers.Activation("sigmoid", name="probability")(logit)
+            return _compiled_text_model(keras.Model(inputs, outputs, name="text_nbsvm"), learning_rate)
+        x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
+        if bigram_buckets > 0 and body.family == "dense":
+            pairs = HashedBigrams(bigram_buckets, name="bigram_ids")(inputs)
+            pairs = keras.layers.Embedding(
+                bigram_buckets + 1, embedding_dim, mask_zero=True, name="bigram_embedding"
+            )(pairs)
+            # Words and word pairs side by side along the steps: the masked average covers both.
+            x = keras.layers.Concatenate(axis=1, name="words_and_bigrams")([x, pairs])
+        if embedding_dropout > 0:
+            x = keras.layers.SpatialDropout1D(embedding_dropout, name="embedding_dropout")(x)
+        x = _add_body(x, body, dense_reduction="average", conv_reduction="max", recurrent_pooling=pooling)
+        if head_dropout > 0:
+            x = keras.layers.Dropout(head_dropout, name="head_dropout")(x)
+        outputs = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
+        return _compiled_text_model(keras.Model(inputs, outputs, name=f"text_{body.family}"), learning_rate)
 
 
 def _compiled_text_model(model: keras.Model, learning_rate: float) -> keras.Model:
