@@ -313,7 +313,7 @@ def test_seeded_weights_do_not_depend_on_other_threads_drawing_from_python_rando
     quiet = build(family, *shape, seed=11, **small, **options)
     with DrawingThread() as drawing:
         disturbed = [build(family, *shape, seed=11, **small, **options) for _ in range(3)]
-    assert drawing.draws > 1000  # the other thread did run during the builds
+    assert drawing.draws > 100  # the other thread did run during the builds
     for model in disturbed:
         for a, b in zip(quiet.get_weights(), model.get_weights(), strict=True):
             np.testing.assert_array_equal(a, b)
