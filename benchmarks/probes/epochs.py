@@ -14,48 +14,27 @@ Results of 2026-12-01 (MAX_EPOCHS 8, all five families): benchmarks/notes.md.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from common import FAMILIES, SEED, accuracy, load
+from sklearn.metrics import log_loss
+
+from seqlab import evaluation, training
 
 workspace = Path(sys.argv[1])
 max_epochs = int(sys.argv[2])
-names = sys.argv[3:] or ["nbsvm", "bag_of_embeddings", "conv1d", "conv1d_gru_max_pool", "bilstm"]
-
-from sklearn.model_selection import train_test_split  # noqa: E402
-
-from seqlab import evaluation, experiment, training  # noqa: E402
-from seqlab.config import load_params  # noqa: E402
-from seqlab.paths import ProjectPaths  # noqa: E402
-
-SEED = 42
+names = sys.argv[3:] or FAMILIES
 BUDGETS = list(dict.fromkeys([(3, 1), (4, 1), (5, 1), (6, 2), (8, 2), (max_epochs, 2)]))
-params = load_params(workspace / "params.yaml", [f"imdb.training.seed={SEED}"], "full")
-paths = ProjectPaths.at(workspace)
-build, arrays = experiment._builder_and_data("imdb", params, paths)
-summary = json.loads((workspace / "results" / "imdb" / "train" / "summary.json").read_text())
-tuned = {k: v for k, v in summary["best_hyperparameters"].items() if k != "family"}
-settings = params.imdb.training
-x, y = arrays["x_train"], arrays["y_train"]
-xv, yv = arrays["x_validation"], arrays["y_validation"]
-index_a, index_aval = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=SEED)
+probe = load(workspace)
+settings = probe.params.imdb.training
+x, y, xv, yv, index_a, index_aval = probe.x, probe.y, probe.xv, probe.yv, probe.index_a, probe.index_aval
 print(
     f"A {len(index_a)}, A_val {len(index_aval)}, V {len(yv)}; cap now {settings.epochs}, "
-    f"patience {settings.patience}; tuned {tuned}",
+    f"patience {settings.patience}; tuned {probe.tuned}",
     flush=True,
 )
-
-
-def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean((probabilities >= 0.5) == (labels >= 0.5)))
-
-
-def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    p = np.clip(probabilities, 1e-7, 1 - 1e-7)
-    return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
 
 
 def kept_epoch(losses: list[float], cap: int, patience: int) -> int:
@@ -73,11 +52,8 @@ def kept_epoch(losses: list[float], cap: int, patience: int) -> int:
 
 per_epoch: dict[str, dict[str, list]] = {}
 for name in names:
-    spec = params.benchmark.families["imdb"][name]
-    hyper = {**tuned, "dropout": 0.0, "recurrent_dropout": 0.0, **spec, "seed": SEED}
     started = time.perf_counter()
-    training.set_determinism(SEED)
-    model = build(**hyper)
+    model = probe.model(name)
     training.adapt_to_training_data(model, x[index_a], y[index_a])
     feed = training.array_dataset(x[index_a], y[index_a], settings.batch_size, shuffle=True)
     record: dict[str, list] = {"aval": [], "v": [], "aval_loss": [], "v_accuracy": []}
@@ -87,7 +63,7 @@ for name in names:
         v = model.predict(xv, batch_size=512, verbose=0).reshape(-1)
         record["aval"].append(aval)
         record["v"].append(v)
-        record["aval_loss"].append(log_loss(aval, y[index_aval]))
+        record["aval_loss"].append(float(log_loss(y[index_aval], aval, labels=[0, 1])))
         record["v_accuracy"].append(accuracy(v, yv))
         print(
             f"{name} epoch {epoch + 1}: A_val loss {record['aval_loss'][-1]:.4f}, "

@@ -13,46 +13,26 @@ Results of 2026-12-01: benchmarks/notes.md.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from common import FAMILIES, SEED, accuracy, load
+
+from seqlab import evaluation, training
 
 workspace = Path(sys.argv[1])
-names = sys.argv[2:] or ["nbsvm", "bag_of_embeddings", "conv1d", "conv1d_gru_max_pool", "bilstm"]
-
-from sklearn.model_selection import train_test_split  # noqa: E402
-
-from seqlab import evaluation, experiment, training  # noqa: E402
-from seqlab.config import load_params  # noqa: E402
-from seqlab.paths import ProjectPaths  # noqa: E402
-
-SEED = 42
-params = load_params(workspace / "params.yaml", [f"imdb.training.seed={SEED}"], "full")
-paths = ProjectPaths.at(workspace)
-build, arrays = experiment._builder_and_data("imdb", params, paths)
-summary = json.loads((workspace / "results" / "imdb" / "train" / "summary.json").read_text())
-tuned = {k: v for k, v in summary["best_hyperparameters"].items() if k != "family"}
-settings = params.imdb.training
-x, y = arrays["x_train"], arrays["y_train"]
-xv, yv = arrays["x_validation"], arrays["y_validation"]
-index_a, index_aval = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=SEED)
-print(f"x_train {x.shape}, A {len(index_a)}, A_val {len(index_aval)}, V {len(yv)}; tuned {tuned}", flush=True)
-
-
-def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean((probabilities >= 0.5) == (labels >= 0.5)))
+names = sys.argv[2:] or FAMILIES
+probe = load(workspace)
+settings = probe.params.imdb.training
+x, y, xv, yv, index_a, index_aval = probe.x, probe.y, probe.xv, probe.yv, probe.index_a, probe.index_aval
+print(f"x_train {x.shape}, A {len(index_a)}, A_val {len(index_aval)}, V {len(yv)}; tuned {probe.tuned}")
 
 
 out: dict[str, dict] = {}
 for name in names:
-    spec = params.benchmark.families["imdb"][name]
-    hyper = {**tuned, "dropout": 0.0, "recurrent_dropout": 0.0, **spec, "seed": SEED}
     started = time.perf_counter()
-    training.set_determinism(SEED)
-    model = build(**hyper)
+    model = probe.model(name)
     result = training.fit_model(
         model,
         x[index_a],
@@ -68,8 +48,7 @@ for name in names:
     v_a = model.predict(xv, batch_size=512, verbose=0).reshape(-1)
     epochs = result.best_epoch
     middle = time.perf_counter()
-    training.set_determinism(SEED)
-    model = build(**hyper)
+    model = probe.model(name)
     training.adapt_to_training_data(model, x, y)
     model.fit(training.array_dataset(x, y, settings.batch_size, shuffle=True), epochs=epochs, verbose=0)
     v_b = model.predict(xv, batch_size=512, verbose=0).reshape(-1)
