@@ -143,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "mode": "quick" if arguments.quick else "full",
         "mlflow_tracking_uri": os.environ["MLFLOW_TRACKING_URI"],
+        # Taken before anything runs, so the numbers can be traced to the code that measured them.
+        "commit": _commit(),
     }
     if arguments.work.exists():
         shutil.rmtree(arguments.work)
@@ -186,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         # One part rerun (as the README shows): keep the other sections' numbers, say which run made which.
         previous = json.loads(results_path.read_text(encoding="utf-8"))
         order = [name for name in ("pipeline", "quality", "speed") if name in sections]
-        results = report.merge_previous(results, previous, order, datasets, _commit())
+        results = report.merge_previous(results, previous, order, datasets, results["commit"])
     report.write(results, results_path, document_path, None if arguments.quick else REPO / "README.md")
     print(json.dumps({"results": str(results_path), "document": str(document_path)}), flush=True)
     return 0
