@@ -32,6 +32,8 @@ def test_quick_quality_run_writes_results_in_the_issue_schema(tmp_path: Path) ->
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     payload = json.loads((work / "results.json").read_text())
+    head = subprocess.run(["git", "rev-parse", "--short=7", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    assert payload["commit"].startswith(head.stdout.strip())  # the run names the code it measured
     entry = payload["quality"]["synthetic"]
     assert entry["metric"] == "test_mae" and entry["seeds"] == 1
     for key in ("best", "best_recurrent"):
