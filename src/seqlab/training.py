@@ -7,6 +7,7 @@ the function returns plain data (per-epoch history, best epoch).
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import os
@@ -133,8 +134,17 @@ class _TrainingState:
     epochs since the last write.
     """
 
-    def __init__(self, model: Any, backup_dir: Path, monitor: str, mode: str, backup_interval_s: float):
+    def __init__(
+        self,
+        model: Any,
+        backup_dir: Path,
+        monitor: str,
+        mode: str,
+        backup_interval_s: float,
+        fingerprint: str,
+    ):
         self.model = model
+        self.fingerprint = fingerprint
         self.backup_file = backup_dir / "state.npz"
         self.monitor = monitor
         self.mode = mode
@@ -152,10 +162,17 @@ class _TrainingState:
         optimizer = self.model.optimizer
         return [*self.model.weights, *(optimizer.variables if optimizer is not None else [])]
 
-    def load(self) -> None:
-        """Read the backup; ``restore`` puts it into the model once ``model.fit`` has built it."""
+    def load(self) -> bool:
+        """Read the backup of this very fit, if any; ``restore`` puts it into the model once it is built.
+
+        A backup left by another fit (other hyperparameters, settings or data) is not resumed: False.
+        """
+        if not self.backup_file.exists():
+            return False
         with np.load(self.backup_file) as archive:
             meta = json.loads(str(archive["meta"]))
+            if meta.get("fingerprint") != self.fingerprint:
+                return False
             self.snapshot = [archive[f"state_{index}"] for index in range(meta["state"])]
             if meta["best"]:
                 self.best_weights = [archive[f"best_{index}"] for index in range(meta["best"])]
@@ -163,6 +180,7 @@ class _TrainingState:
         self.best_epoch = int(meta["best_epoch"])
         self.best_value = meta["best_value"]
         self.resumed = True
+        return True
 
     def restore(self, logs: Any = None) -> None:
         """``on_train_begin``: on a resume, set the model's and optimizer's variables from the backup."""
@@ -202,6 +220,7 @@ class _TrainingState:
             "best_value": self.best_value,
             "state": len(self.snapshot),
             "best": len(best),
+            "fingerprint": self.fingerprint,
         }
         arrays: dict[str, Any] = {f"state_{index}": value for index, value in enumerate(self.snapshot)}
         arrays.update({f"best_{index}": value for index, value in enumerate(best)})
@@ -212,6 +231,30 @@ class _TrainingState:
         os.replace(partial, self.backup_file)
         self.written_epoch = self.epoch
         self.written_at = time.monotonic()
+
+
+def _without_names(config: Any) -> Any:
+    """Drop the auto-numbered names (``adam_1``, ``dense_3``) from a Keras config: the same fit, rebuilt."""
+    if isinstance(config, dict):
+        return {key: _without_names(value) for key, value in config.items() if key != "name"}
+    if isinstance(config, list):
+        return [_without_names(value) for value in config]
+    return config
+
+
+def _fit_fingerprint(model: Any, arrays: tuple[np.ndarray, ...], batch_size: int, monitor: str) -> str:
+    """Return what a backup must match to be resumed: the model, its optimizer, the data, the feed."""
+    configuration = {
+        "model": _without_names(json.loads(model.to_json())),
+        "optimizer": _without_names(model.optimizer.get_config()) if model.optimizer is not None else None,
+    }
+    digest = hashlib.sha256(json.dumps(configuration, sort_keys=True, default=str).encode())
+    for array in arrays:
+        contiguous = np.ascontiguousarray(array)
+        digest.update(f"{contiguous.dtype}{contiguous.shape}".encode())
+        digest.update(contiguous.tobytes())
+    digest.update(f"{batch_size} {monitor}".encode())
+    return digest.hexdigest()
 
 
 def fit_model(
@@ -245,6 +288,8 @@ def fit_model(
     those epochs run again. The best weights are kept in memory between writes, so the per-epoch cost
     is a few array copies. The model ends with the weights of ``best_epoch`` counted over the whole
     history, also when the best epoch came before an interruption. Patience restarts on a resume.
+    A backup of another fit (a different model, optimizer, data or batch size) is not resumed: the
+    fit starts afresh.
     """
     import keras
 
@@ -254,9 +299,9 @@ def fit_model(
     backup_dir = checkpoint_dir / "backup"
     best_weights = checkpoint_dir / "best.weights.h5"
     mode = _direction(monitor)
-    state = _TrainingState(model, backup_dir, monitor, mode, backup_interval_s)
-    if state.backup_file.exists():
-        state.load()
+    fingerprint = _fit_fingerprint(model, (x_train, y_train, x_validation, y_validation), batch_size, monitor)
+    state = _TrainingState(model, backup_dir, monitor, mode, backup_interval_s, fingerprint)
+    if state.load():
         _truncate_history(history_csv, state.epoch)
     else:  # a fresh fit, not a resume
         shutil.rmtree(backup_dir, ignore_errors=True)

@@ -170,6 +170,28 @@ def test_resumed_fit_restores_a_best_epoch_from_before_the_interruption(tmp_path
     assert validation_loss(net) == pytest.approx(result.history["val_loss"][1], abs=1e-6)
 
 
+@pytest.mark.slow
+def test_a_backup_of_another_fit_is_not_resumed(tmp_path: Path) -> None:
+    """Other hyperparameters or other data in the same folder start afresh instead of resuming."""
+    with pytest.raises(Interrupted):
+        fit(model(), tmp_path, epochs=5, callbacks=[Interrupt(epoch=1)])
+    assert (tmp_path / "backup").is_dir()
+
+    counter = CountEpochs()
+    result = fit(model(learning_rate=0.01), tmp_path, epochs=3, callbacks=[counter])  # another optimizer
+    assert counter.epochs == [0, 1, 2]
+    assert csv_epochs(tmp_path) == [0, 1, 2] and result.epochs_run == 3
+
+    with pytest.raises(Interrupted):
+        fit(model(), tmp_path, epochs=5, callbacks=[Interrupt(epoch=1)])
+    x_train, y_train, x_val, y_val = task(seed=5)  # other data, same model
+    counter = CountEpochs()
+    options: dict[str, Any] = {"epochs": 3, "batch_size": BATCH, "patience": 5, "callbacks": [counter]}
+    fit_model(model(), x_train, y_train, x_val, y_val, checkpoint_dir=tmp_path, **options)
+    assert counter.epochs == [0, 1, 2]
+    assert not (tmp_path / "backup").exists()
+
+
 def test_variant_arguments_overrides_only_the_dropouts() -> None:
     best = {"family": "gru", "units": 8, "dropout": 0.0, "recurrent_dropout": 0.1, "learning_rate": 1e-3}
     variant = variant_arguments(best, dropout=0.2, recurrent_dropout=0.3)
