@@ -33,14 +33,14 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install the locked stack
 
-run: setup  ## the whole pipeline of all four datasets through Prefect into MLflow (default profile)
+run: setup  ## the whole pipeline of every dataset of params.yaml through Prefect into MLflow (default profile)
 	seqlab run --dataset all --profile default
 
 smoke: setup  ## the whole pipeline of the synthetic series in about a minute (smoke profile)
 	seqlab run --dataset synthetic --profile smoke
 
-data: setup  ## fetch, validate and prepare all four datasets with dvc repro (no modelling)
-	dvc repro prepare_imdb prepare_giss prepare_cet prepare_synthetic
+data: setup  ## fetch, validate and prepare every dataset with dvc repro (no modelling)
+	dvc repro --glob 'prepare@*'
 
 ui: setup  ## open the MLflow UI on the project's store (mlflow.db)
 	seqlab ui

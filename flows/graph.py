@@ -1,8 +1,9 @@
-"""The stage graph as dvc.yaml declares it, read for the Prefect flow's cache keys.
+"""The stage graph as DVC resolves dvc.yaml, read for the Prefect flow's cache keys.
 
 dvc.yaml is the one declaration of what each stage reads (deps, params keys) and writes (outs,
-metrics, plots). The flow keys each task's cache on the content of exactly those deps and the values
-of exactly those params, so the flow skips a step when ``dvc repro`` would, and reruns it when
+metrics, plots), templated over params.yaml's datasets. DVC itself resolves it (this module never
+parses the YAML); the flow keys each task's cache on the content of exactly those deps and the
+values of exactly those params, so the flow skips a step when ``dvc repro`` would, and reruns it when
 ``dvc repro`` would. ``commit`` records the flow's outputs in dvc.lock, so after a default-profile
 flow run ``dvc repro`` has nothing to do.
 """
@@ -20,56 +21,93 @@ from seqlab.config import Params
 from seqlab.fileio import read_yaml, write_json
 
 DVC_FILE = "dvc.yaml"
+PARAMS_FILE = "params.yaml"
 CHUNK_BYTES = 1 << 20
+GRAPH_CACHE = Path(".prefect") / "graph"
 
 
 def stage_name(step: str, dataset: str) -> str:
-    """DVC stage of a pipeline step (the synthetic series is generated, not fetched)."""
-    if step == "fetch" and dataset == "synthetic":
-        return "generate_synthetic"
-    return f"{step}_{dataset}"
+    """DVC stage of a pipeline step: dvc.yaml's ``foreach`` names it ``<step>@<dataset>``."""
+    return f"{step}@{dataset}"
 
 
-@lru_cache(maxsize=8)
-def _load(path: str, mtime_ns: int) -> dict[str, Any]:
-    stages = (read_yaml(path) or {}).get("stages") or {}
-    if not isinstance(stages, dict):
-        raise ValueError(f"{path}: 'stages' must be a mapping")
+def _resolve(root: Path) -> dict[str, dict[str, list[str]]]:
+    """Every stage as DVC resolves it (templating applied): deps, params keys and outputs."""
+    from dvc.repo import Repo
+
+    stages: dict[str, dict[str, list[str]]] = {}
+    with Repo(str(root), uninitialized=True) as repo:
+        for stage in repo.index.stages:
+            deps, keys = [], []
+            for dependency in stage.deps:
+                if hasattr(dependency, "params"):  # a ParamsDependency: its keys, not its file
+                    keys.extend(str(key) for key in dependency.params)
+                else:
+                    deps.append(str(dependency.def_path))
+            stages[str(stage.name)] = {
+                "cmd": [str(stage.cmd)],
+                "deps": deps,
+                "params": keys,
+                "outs": [str(out.def_path) for out in stage.outs],
+            }
     return stages
 
 
-def stage_spec(root: str | Path, name: str) -> dict[str, Any]:
-    """The dvc.yaml entry of stage ``name``."""
-    path = Path(root) / DVC_FILE
-    stages = _load(str(path), path.stat().st_mtime_ns)
-    if name not in stages:
-        raise KeyError(f"{path}: no stage {name!r}")
-    spec: dict[str, Any] = stages[name]
-    return spec
+@lru_cache(maxsize=8)
+def _graph(root: str, signature: str) -> dict[str, dict[str, list[str]]]:
+    """The resolved graph, remembered per content of dvc.yaml and params.yaml.
+
+    Resolving it imports DVC (about a second); a no-op rerun finds it under ``.prefect/graph/``.
+    """
+    cached = Path(root) / GRAPH_CACHE / f"{signature}.json"
+    try:
+        loaded: dict[str, dict[str, list[str]]] = json.loads(cached.read_text(encoding="utf-8"))
+        return loaded
+    except (OSError, ValueError):
+        pass
+    stages = _resolve(Path(root))
+    try:
+        for old in cached.parent.glob("*.json"):
+            old.unlink(missing_ok=True)
+        write_json(cached, stages)
+    except OSError:
+        pass
+    return stages
 
 
-def _entries(items: list[Any] | None) -> list[str]:
-    """Paths (or keys) of a dvc.yaml list whose items are strings or one-key mappings."""
-    names: list[str] = []
-    for item in items or []:
-        names.extend(item.keys() if isinstance(item, dict) else [item])
-    return [str(name) for name in names]
+def stages(root: str | Path) -> dict[str, dict[str, list[str]]]:
+    """dvc.yaml's stages, resolved by DVC, keyed by name (``prepare@giss``)."""
+    root = Path(root).resolve()
+    digest = hashlib.sha256()
+    for name in (DVC_FILE, PARAMS_FILE):
+        digest.update((root / name).read_bytes())
+    return _graph(str(root), digest.hexdigest()[:16])
+
+
+def stage_spec(root: str | Path, name: str) -> dict[str, list[str]]:
+    """The resolved entry of stage ``name``."""
+    resolved = stages(root)
+    if name not in resolved:
+        raise KeyError(
+            f"{Path(root) / DVC_FILE}: no stage {name!r}; dvc.yaml's stages come from the datasets of the "
+            f"project's {PARAMS_FILE}"
+        )
+    return resolved[name]
 
 
 def dependencies(root: str | Path, name: str) -> list[str]:
     """Dependency paths of a stage."""
-    return _entries(stage_spec(root, name).get("deps"))
+    return stage_spec(root, name)["deps"]
 
 
 def params_keys(root: str | Path, name: str) -> list[str]:
     """Dotted params keys a stage reads."""
-    return _entries(stage_spec(root, name).get("params"))
+    return stage_spec(root, name)["params"]
 
 
 def outputs(root: str | Path, name: str) -> list[str]:
     """Everything a stage writes: outs, metrics and plots."""
-    spec = stage_spec(root, name)
-    return [*_entries(spec.get("outs")), *_entries(spec.get("metrics")), *_entries(spec.get("plots"))]
+    return stage_spec(root, name)["outs"]
 
 
 def outputs_present(root: str | Path, name: str) -> bool:
@@ -150,25 +188,20 @@ class FileHashes:
             pass
 
 
-def param_value(params: Params, key: str) -> Any:
-    """Value of a dotted key in the effective params (profile and overrides applied)."""
-    node: Any = params.model_dump(mode="json")
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise KeyError(f"dvc.yaml names params key {key!r}, which params.yaml does not have")
-        node = node[part]
-    return node
+def stage_key(root: str | Path, name: str, params: Params, dataset: str, extra: str = "") -> str:
+    """Cache key of a stage: its name, its deps' content and its params' effective values (plus ``extra``).
 
-
-def stage_key(root: str | Path, name: str, params: Params, extra: str = "") -> str:
-    """Cache key of a stage: its name, its deps' content and its params' values (plus ``extra``)."""
+    dvc.yaml names params keys as params.yaml lays them out; the values keyed are what the run uses
+    (defaults merged, profile and overrides applied): :meth:`seqlab.config.Params.value_of`.
+    """
     digest = hashlib.sha256(name.encode())
     hashes = FileHashes(root)
     for path in dependencies(root, name):
         digest.update(f"\0dep {path} {hashes.content_sha256(Path(root) / path)}".encode())
     hashes.save()
     for key in params_keys(root, name):
-        digest.update(f"\0param {key} {json.dumps(param_value(params, key), sort_keys=True)}".encode())
+        value = params.value_of(key, dataset)
+        digest.update(f"\0param {key} {json.dumps(value, sort_keys=True)}".encode())
     digest.update(f"\0extra {extra}".encode())
     return digest.hexdigest()
 

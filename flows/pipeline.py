@@ -25,59 +25,26 @@ if __package__ in (None, ""):  # loaded by file path (prefect.yaml entrypoint): 
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.context import FlowRunContext, TaskRunContext
+from prefect.context import FlowRunContext
 
 from flows import graph
-from seqlab import experiment, recording, stages, tracking
-from seqlab.config import DATASETS, Params, load_params
+from seqlab import recording, tracking
+from seqlab.config import ALL, Params, load_params
 from seqlab.paths import ProjectPaths
+from seqlab.stages import STAGE_FUNCTIONS, STAGES
 
-STEPS: tuple[str, ...] = (
-    "fetch",
-    "validate",
-    "prepare",
-    "baselines",
-    "tune",
-    "train",
-    "evaluate",
-    "register",
-)
+STEPS: tuple[str, ...] = STAGES
 RESULT_FOLDER = Path(".prefect") / "results"
 STAMP_FOLDER = Path(".prefect") / "stamps"
-
-
-def _dataset_of(parameters: dict[str, Any]) -> str:
-    if "dataset" in parameters:
-        return str(parameters["dataset"])
-    return str(parameters["run"].dataset)
-
-
-def cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    """Key a step on its dvc.yaml deps' content and params values (and the store, for register).
-
-    Computed again here (cheaply: file hashes are memoised) so the key stays a function of the
-    task's inputs alone.
-    """
-    step = context.task.name
-    params: Params = parameters["params"]
-    paths: ProjectPaths = parameters["paths"]
-    extra = tracking.tracking_uri(paths.root) if step == "register" else ""
-    return graph.stage_key(paths.root, graph.stage_name(step, _dataset_of(parameters)), params, extra)
 
 
 def _register(run: recording.PipelineRun, params: Params, paths: ProjectPaths) -> dict[str, Any]:
     return recording.register_best(run, params, paths)
 
 
-STEP_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "fetch": stages.fetch,
-    "validate": stages.validate,
-    "prepare": stages.prepare,
-    **experiment.STAGE_FUNCTIONS,
-    "register": _register,
-}
+STEP_FUNCTIONS: dict[str, Callable[..., Any]] = {**STAGE_FUNCTIONS, "register": _register}
 TASKS = {
-    step: task(name=step, cache_key_fn=cache_key, persist_result=True, log_prints=True)(function)
+    step: task(name=step, persist_result=True, log_prints=True)(function)
     for step, function in STEP_FUNCTIONS.items()
 }
 record_task = task(name="record", cache_policy=NO_CACHE, log_prints=True)(recording.record_stage)
@@ -99,13 +66,15 @@ def _run_step(
     """
     name = graph.stage_name(step, dataset)
     extra = tracking.tracking_uri(paths.root) if step == "register" else ""
-    key = graph.stage_key(paths.root, name, params, extra)
+    # Keyed on the content of the stage's deps and the values of its params keys, as DVC resolves them.
+    key = graph.stage_key(paths.root, name, params, dataset, extra)
     stamp = _stamp(paths, name)
     current = graph.outputs_present(paths.root, name) and stamp.exists() and stamp.read_text() == key
     if not current:
         stamp.unlink(missing_ok=True)  # a step that fails half-way must not look current later
     options: dict[str, Any] = {
         "task_run_name": f"{step}-{dataset}",
+        "cache_key_fn": lambda _context, _parameters: key,
         "result_storage": paths.root / RESULT_FOLDER,
         "refresh_cache": not current,
     }
@@ -116,7 +85,7 @@ def _run_step(
     state = (
         step_task(run=run, params=params, paths=paths, return_state=True)
         if step == "register"
-        else step_task(dataset=dataset, params=params, paths=paths, return_state=True)
+        else step_task(dataset=params.dataset(dataset), paths=paths, return_state=True)
     )
     result = state.result()
     stamp.parent.mkdir(parents=True, exist_ok=True)
@@ -211,14 +180,15 @@ def _is_dvc_default(paths: ProjectPaths, profile: str, overrides: Sequence[str],
 
 @flow(name="seqlab-pipeline", log_prints=True)
 def pipeline(
-    datasets: Sequence[str] = ("all",),
+    datasets: Sequence[str] = (ALL,),
     profile: str = "default",
     overrides: Sequence[str] = (),
     root: str = ".",
     params_file: str = "params.yaml",
 ) -> dict[str, Any]:
     """Run the pipeline of each dataset in turn; one failing dataset does not stop the others."""
-    chosen = [name for entry in datasets for name in (DATASETS if entry == "all" else [entry])]
+    params = load_params(_params_path(ProjectPaths.at(root), params_file), overrides, profile)
+    chosen = params.select(list(datasets))
     summaries: dict[str, Any] = {}
     failures: dict[str, str] = {}
     for dataset in chosen:
@@ -261,6 +231,6 @@ def run_pipeline(
 ) -> dict[str, Any]:
     """Entry point of ``seqlab run``: the whole flow, or one dataset's flow when only one is named."""
     with heartbeats_only_for_a_lasting_server():
-        if len(datasets) == 1 and datasets[0] != "all":
+        if len(datasets) == 1 and datasets[0] != ALL:
             return {datasets[0]: dataset_pipeline(datasets[0], profile, list(overrides), root, params_file)}
         return pipeline(list(datasets), profile, list(overrides), root, params_file)

@@ -7,7 +7,7 @@ The probes run as scripts (``python benchmarks/probes/<name>.py``), so they impo
 
 from __future__ import annotations
 
-import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,9 +15,17 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from seqlab import experiment, training
-from seqlab.config import Params, load_params
-from seqlab.paths import ProjectPaths
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root: benchmarks.quality
+
+from benchmarks.quality import BenchmarkParams, stacked_ensemble  # noqa: E402
+from seqlab import training  # noqa: E402
+from seqlab.artifacts import TrainSummary  # noqa: E402
+from seqlab.config import load_params  # noqa: E402
+from seqlab.datasets import DatasetConfig  # noqa: E402
+from seqlab.modalities import modality  # noqa: E402
+from seqlab.paths import ProjectPaths  # noqa: E402
+
+__all__ = ["ImdbProbe", "accuracy", "load", "stacked_ensemble"]
 
 SEED = 42
 FAMILIES = ["nbsvm", "bag_of_embeddings", "conv1d", "conv1d_gru_max_pool", "bilstm"]
@@ -27,7 +35,8 @@ FAMILIES = ["nbsvm", "bag_of_embeddings", "conv1d", "conv1d_gru_max_pool", "bils
 class ImdbProbe:
     """The workspace's IMDB arrays, protocol A's split and the bench's family builder."""
 
-    params: Params
+    config: DatasetConfig
+    families: dict[str, dict[str, Any]]
     build: Any
     tuned: dict[str, Any]
     x: np.ndarray
@@ -39,26 +48,29 @@ class ImdbProbe:
 
     def model(self, name: str) -> Any:
         """A fresh model of family ``name``, built as the bench builds it (deterministic, seed 42)."""
-        spec = self.params.benchmark.families["imdb"][name]
+        spec = self.families[name]
         training.set_determinism(SEED)
         return self.build(**{**self.tuned, "dropout": 0.0, "recurrent_dropout": 0.0, **spec, "seed": SEED})
 
 
 def load(workspace: Path) -> ImdbProbe:
     """Load a quality workspace (e.g. benchmarks/work/quality/project) with the ``full`` profile."""
-    params = load_params(workspace / "params.yaml", [f"imdb.training.seed={SEED}"], "full")
-    build, arrays = experiment._builder_and_data("imdb", params, ProjectPaths.at(workspace))
-    summary = json.loads((workspace / "results" / "imdb" / "train" / "summary.json").read_text())
-    y = arrays["y_train"]
+    params = load_params(workspace / "params.yaml", [f"datasets.imdb.training.seed={SEED}"], "full")
+    config = params.dataset("imdb")
+    paths = ProjectPaths.at(workspace)
+    data = modality(config).load(config, paths)
+    x, y, xv, yv = data.fit_arrays()
+    best = TrainSummary.read(paths, "imdb").best_hyperparameters
     index_a, index_aval = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=SEED)
     return ImdbProbe(
-        params=params,
-        build=build,
-        tuned={k: v for k, v in summary["best_hyperparameters"].items() if k != "family"},
-        x=arrays["x_train"],
+        config=config,
+        families=BenchmarkParams.model_validate(params.benchmark).families[config.source.kind],
+        build=data.builder(),
+        tuned={k: v for k, v in best.items() if k != "family"},
+        x=x,
         y=y,
-        xv=arrays["x_validation"],
-        yv=arrays["y_validation"],
+        xv=xv,
+        yv=yv,
         index_a=index_a,
         index_aval=index_aval,
     )

@@ -18,17 +18,17 @@ import sys
 import time
 from pathlib import Path
 
-from common import FAMILIES, SEED, accuracy, load
+from common import FAMILIES, SEED, accuracy, load, stacked_ensemble
 from sklearn.metrics import log_loss
 
-from seqlab import evaluation, training
+from seqlab import training
 
 workspace = Path(sys.argv[1])
 max_epochs = int(sys.argv[2])
 names = sys.argv[3:] or FAMILIES
 BUDGETS = list(dict.fromkeys([(3, 1), (4, 1), (5, 1), (6, 2), (8, 2), (max_epochs, 2)]))
 probe = load(workspace)
-settings = probe.params.imdb.training
+settings = probe.config.training
 x, y, xv, yv, index_a, index_aval = probe.x, probe.y, probe.xv, probe.yv, probe.index_a, probe.index_aval
 print(
     f"A {len(index_a)}, A_val {len(index_aval)}, V {len(yv)}; cap now {settings.epochs}, "
@@ -76,9 +76,12 @@ for cap, patience in BUDGETS:
     kept = {n: kept_epoch(r["aval_loss"], cap, patience) for n, r in per_epoch.items()}
     line = ", ".join(f"{n} {per_epoch[n]['v_accuracy'][e]:.4f} (epoch {e + 1})" for n, e in kept.items())
     if len(per_epoch) >= 2:
-        ensemble = evaluation.stack_classifiers(
-            {n: per_epoch[n]["aval"][e] for n, e in kept.items()}, y[index_aval], seed=SEED
+        stacked, _ = stacked_ensemble(
+            list(kept),
+            {n: per_epoch[n]["aval"][e] for n, e in kept.items()},
+            y[index_aval],
+            {n: per_epoch[n]["v"][e] for n, e in kept.items()},
+            SEED,
         )
-        stacked = ensemble.predict_proba({n: per_epoch[n]["v"][e] for n, e in kept.items()})
         line += f"; ensemble {accuracy(stacked, yv):.4f}"
     print(f"cap {cap}, patience {patience}: {line}", flush=True)

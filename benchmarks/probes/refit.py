@@ -17,14 +17,14 @@ import sys
 import time
 from pathlib import Path
 
-from common import FAMILIES, SEED, accuracy, load
+from common import FAMILIES, SEED, accuracy, load, stacked_ensemble
 
-from seqlab import evaluation, training
+from seqlab import training
 
 workspace = Path(sys.argv[1])
 names = sys.argv[2:] or FAMILIES
 probe = load(workspace)
-settings = probe.params.imdb.training
+settings = probe.config.training
 x, y, xv, yv, index_a, index_aval = probe.x, probe.y, probe.xv, probe.yv, probe.index_a, probe.index_aval
 print(f"x_train {x.shape}, A {len(index_a)}, A_val {len(index_aval)}, V {len(yv)}; tuned {probe.tuned}")
 
@@ -60,13 +60,15 @@ for name in names:
     )
 
 if len(out) >= 2:
-    ensemble = evaluation.stack_classifiers(
-        {n: r["aval_a"] for n, r in out.items()}, y[index_aval], seed=SEED
+    validation = {n: r["aval_a"] for n, r in out.items()}
+    ens_a, details = stacked_ensemble(
+        list(out), validation, y[index_aval], {n: r["v_a"] for n, r in out.items()}, SEED
     )
-    ens_a = ensemble.predict_proba({n: r["v_a"] for n, r in out.items()})
-    ens_b = ensemble.predict_proba({n: r["v_b"] for n, r in out.items()})
+    ens_b, _ = stacked_ensemble(
+        list(out), validation, y[index_aval], {n: r["v_b"] for n, r in out.items()}, SEED
+    )
     print(
         f"ensemble of {list(out)}: V accuracy A {accuracy(ens_a, yv):.4f} B {accuracy(ens_b, yv):.4f}; "
-        f"weights {ensemble.coefficients}",
+        f"weights {details['coefficients']}",
         flush=True,
     )

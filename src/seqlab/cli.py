@@ -1,4 +1,10 @@
-"""The ``seqlab`` command: the same stage functions that ``dvc repro`` and the flows run."""
+"""The ``seqlab`` command: the same stage functions that ``dvc repro`` and the flows run.
+
+Orchestration (``seqlab run``, ``seqlab schedule``) is not part of this library: the CLI calls the
+callables registered under the entry-point group ``seqlab.orchestration`` (names ``run`` and
+``schedule``), which this project's ``flows`` package provides (pyproject.toml). Another
+orchestrator can register its own.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +13,21 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from seqlab.config import DATASETS, ConfigError, load_params
+from seqlab.config import ALL, ConfigError, Params, load_params
 from seqlab.data.sources import MIRROR_ENV
+from seqlab.datasets import describe_source
 from seqlab.paths import ProjectPaths
+from seqlab.stages import STAGES
+
+ORCHESTRATION_GROUP = "seqlab.orchestration"
 
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _datasets(name: str) -> list[str]:
-    return list(DATASETS) if name == "all" else [name]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,45 +42,43 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override one params key, e.g. --param imdb.max_len=100 (repeatable)",
+        help="override one params key, e.g. --param datasets.imdb.prepare.max_len=100 or "
+        "--param defaults.giss_station.training.epochs=5 (repeatable)",
     )
     parser.add_argument("--root", default=".", help="project root holding data/ (default: .)")
     commands = parser.add_subparsers(dest="command", required=True)
-    dataset_choices = [*DATASETS, "all"]
+    dataset_help = "a dataset of params.yaml (see `seqlab datasets`), or all"
 
+    commands.add_parser(
+        "datasets", help="list the configured datasets with their kind and source"
+    ).add_argument("--json", action="store_true", help="print JSON instead of a table")
     fetch = commands.add_parser(
         "fetch", help="fetch (or generate) raw data into data/raw/DATASET and verify it"
     )
-    fetch.add_argument("dataset", choices=dataset_choices)
+    fetch.add_argument("dataset", help=dataset_help)
     fetch.add_argument(
-        "--mirror", default=None, help=f"folder or base URL holding DATASET/FILE (default: ${MIRROR_ENV})"
+        "--mirror", default=None, help=f"folder or base URL holding FOLDER/FILE (default: ${MIRROR_ENV})"
     )
     fetch.add_argument(
         "--update",
         action="store_true",
         help="take a revised upstream file and record its new sha256 in data/sources.lock.json",
     )
-
-    prepare = commands.add_parser(
-        "prepare", help="validate raw data and prepare it into data/prepared/DATASET"
-    )
-    prepare.add_argument("dataset", choices=dataset_choices)
-
     describe = commands.add_parser(
         "describe", help="summarise a raw dataset (counts, dates, missing, sha256)"
     )
-    describe.add_argument("dataset", choices=DATASETS)
+    describe.add_argument("dataset", help="a dataset of params.yaml")
     describe.add_argument("--json", action="store_true", help="print JSON instead of a table")
     stage = commands.add_parser(
         "stage", help="run one pipeline stage on the files of the previous one (what dvc.yaml calls)"
     )
-    stage.add_argument("name", choices=STAGE_NAMES)
-    stage.add_argument("--dataset", required=True, choices=dataset_choices)
+    stage.add_argument("name", choices=STAGES)
+    stage.add_argument("--dataset", required=True, help=dataset_help)
 
     run = commands.add_parser(
         "run", help="run the whole pipeline through Prefect (cached steps are skipped), logging to MLflow"
     )
-    run.add_argument("--dataset", default="all", choices=dataset_choices)
+    run.add_argument("--dataset", default=ALL, help=dataset_help)
     run.add_argument("--profile", default="default", help="params.yaml profile: default, smoke, full, ...")
 
     schedule = commands.add_parser(
@@ -93,26 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-STAGE_NAMES = ["fetch", "validate", "prepare", "baselines", "tune", "train", "evaluate", "register"]
-
-
-def _run_stage(name: str, dataset: str, params: Any, paths: ProjectPaths) -> None:
+def _run_stage(name: str, dataset: str, params: Params, paths: ProjectPaths) -> None:
     """Run one stage as ``dvc repro`` does; a failure leaves a FAILED pipeline run in MLflow."""
-    from seqlab import experiment, recording, stages
+    from seqlab import recording
+    from seqlab.stages import MODELLING_STAGES, STAGE_FUNCTIONS
 
+    config = params.dataset(dataset)
     try:
-        if name == "fetch":
-            stages.fetch(dataset, params, paths, log=_log)
-        elif name == "validate":
-            stages.validate(dataset, params, paths, log=_log)
-        elif name == "prepare":
-            stages.prepare(dataset, params, paths, log=_log)
-        elif name == "register":
+        if name == "register":
             recording.record_pipeline(dataset, params, paths, entry_point="dvc", log=_log)
         else:
-            experiment.STAGE_FUNCTIONS[name](dataset, params, paths, log=_log)
+            STAGE_FUNCTIONS[name](config, paths, log=_log)
     except Exception as error:
-        if name in experiment.STAGES or name == "register":
+        if name in MODELLING_STAGES:
             try:
                 run_id = recording.record_failure(dataset, params, paths, name, error, entry_point="dvc")
                 _log(f"{dataset}: stage {name} failed; MLflow run {run_id} marked FAILED")
@@ -121,34 +118,35 @@ def _run_stage(name: str, dataset: str, params: Any, paths: ProjectPaths) -> Non
         raise
 
 
-def _flows(paths: ProjectPaths, module: str = "pipeline") -> Any:
-    """Import a module of the project's flows/ (orchestration lives beside src/, not in the library)."""
-    import importlib
+def orchestrator(name: str) -> Callable[..., Any]:
+    """Return the orchestration callable registered as ``name`` (``run`` or ``schedule``)."""
+    from importlib.metadata import entry_points
 
-    if not (paths.root / "flows" / "pipeline.py").exists():
-        raise FileNotFoundError(
-            f"{paths.root / 'flows' / 'pipeline.py'} not found; run from the project root"
+    found = list(entry_points(group=ORCHESTRATION_GROUP, name=name))
+    if not found:
+        raise RuntimeError(
+            f"no orchestrator registered as {name!r} in the entry-point group {ORCHESTRATION_GROUP}; "
+            "install the project (`make setup`, or `pip install -e .` in its root) to get its Prefect flows"
         )
-    if str(paths.root) not in sys.path:
-        sys.path.insert(0, str(paths.root))
-    return importlib.import_module(f"flows.{module}")
+    loaded: Callable[..., Any] = found[0].load()
+    return loaded
 
 
-def _orchestrate(arguments: argparse.Namespace, params: Any, paths: ProjectPaths) -> int:
+def _orchestrate(arguments: argparse.Namespace, params: Params, paths: ProjectPaths) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    pipeline = _flows(paths)
+    # Prefect's temporary server gets 20 s to start by default; a busy 2-core machine can need more.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    params_file = str(Path(arguments.params).resolve())
     if arguments.command == "run":
-        pipeline.run_pipeline(
-            [arguments.dataset],
+        orchestrator("run")(
+            params.select([arguments.dataset]) if arguments.dataset != ALL else [ALL],
             profile=arguments.profile,
             overrides=arguments.param,
             root=str(paths.root),
-            params_file=str(Path(arguments.params).resolve()),
+            params_file=params_file,
         )
         return 0
-    _flows(paths, "schedule").serve_schedule(
-        params, str(paths.root), str(Path(arguments.params).resolve()), register_only=arguments.register_only
-    )
+    orchestrator("schedule")(params, str(paths.root), params_file, register_only=arguments.register_only)
     return 0
 
 
@@ -188,14 +186,32 @@ def _ui(arguments: argparse.Namespace, paths: ProjectPaths) -> int:
     return 0  # not reached
 
 
-def _print_summary(summary: dict[str, Any]) -> None:
+def _print_summary(summary: dict[str, Any], indent: str = "") -> None:
     for key, value in summary.items():
         if isinstance(value, dict):
-            print(f"{key}:")
-            for sub_key, sub_value in value.items():
-                print(f"  {sub_key}: {sub_value}")
+            print(f"{indent}{key}:")
+            _print_summary(value, indent + "  ")
         else:
-            print(f"{key}: {value}")
+            print(f"{indent}{key}: {value}")
+
+
+def _datasets(params: Params, as_json: bool) -> None:
+    rows = [
+        {
+            "dataset": name,
+            "kind": config.source.kind,
+            "modality": config.modality,
+            "source": describe_source(config),
+        }
+        for name, config in params.datasets.items()
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    widths = {key: max(len(key), *(len(str(row[key])) for row in rows)) for key in rows[0]}
+    print("  ".join(key.ljust(widths[key]) for key in widths).rstrip())
+    for row in rows:
+        print("  ".join(str(row[key]).ljust(widths[key]) for key in widths).rstrip())
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -212,23 +228,20 @@ def run(argv: Sequence[str] | None = None) -> int:
             return _orchestrate(arguments, params, paths)
         from seqlab import stages
 
-        if arguments.command == "fetch":
-            for dataset in _datasets(arguments.dataset):
+        if arguments.command == "datasets":
+            _datasets(params, arguments.json)
+        elif arguments.command == "fetch":
+            for dataset in params.select([arguments.dataset]):
                 stages.fetch(
-                    dataset, params, paths, mirror=arguments.mirror, update=arguments.update, log=_log
+                    params.dataset(dataset), paths, mirror=arguments.mirror, update=arguments.update, log=_log
                 )
-        elif arguments.command == "prepare":
-            for dataset in _datasets(arguments.dataset):
-                started = time.perf_counter()
-                stages.prepare(dataset, params, paths, log=_log)
-                _log(f"{dataset}: prepared in {time.perf_counter() - started:.1f} s")
         elif arguments.command == "stage":
-            for dataset in _datasets(arguments.dataset):
+            for dataset in params.select([arguments.dataset]):
                 started = time.perf_counter()
                 _run_stage(arguments.name, dataset, params, paths)
                 _log(f"{dataset}: stage {arguments.name} done in {time.perf_counter() - started:.1f} s")
         elif arguments.command == "describe":
-            summary = stages.describe(arguments.dataset, params, paths)
+            summary = stages.data.describe(params.dataset(arguments.dataset), paths)
             if arguments.json:
                 print(json.dumps(summary, indent=2, ensure_ascii=False))
             else:

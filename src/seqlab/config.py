@@ -1,154 +1,43 @@
 """params.yaml, validated once at the edge into typed, frozen objects.
 
-Library code never opens params.yaml: the CLI (and the flows) call :func:`load_params` and pass
-the resulting sections down. Unknown keys and bad values fail with the dotted key in the message.
+Layout: ``datasets:`` (one entry per dataset: its ``source`` with a ``kind``, and its protocol),
+``defaults:`` (one section per kind, every key a dataset does not give), ``pipeline:``,
+``benchmark:`` (read by benchmarks/) and ``profiles:`` (named sets of overrides). Library code
+never opens params.yaml: the CLI (and the flows) call :func:`load_params` and pass the resolved
+datasets down. Unknown keys and bad values fail with the dotted key in the message.
+
+An override (a profile's, or ``--param KEY=VALUE``) names a key in params.yaml's layout:
+``defaults.<kind>.<key>`` sets it for every dataset of that kind (over what the dataset's own
+entry says, so ``smoke`` stays small for every dataset), ``datasets.<name>.<key>`` for one dataset,
+``pipeline.<key>`` for the orchestration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import date
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
 
-DATASETS: tuple[str, ...] = ("imdb", "giss", "cet", "synthetic")
-SERIES_DATASETS: tuple[str, ...] = ("giss", "cet", "synthetic")
+from seqlab.datasets import (
+    KINDS,
+    PROTOCOL_KEYS,
+    SECTIONS,
+    DatasetConfig,
+    check_dataset_name,
+    kind_named,
+    merge,
+)
+from seqlab.schema import Section
 
-
-class Section(BaseModel):
-    """Base of every params section: frozen, and an unknown key is an error."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ImdbParams(Section):
-    """Text preparation for the IMDB reviews."""
-
-    max_tokens: int = Field(20000, ge=3, description="vocabulary size including padding and [UNK]")
-    max_len: int = Field(200, ge=1)
-    padding: Literal["pre", "post"] = "post"
-    truncating: Literal["pre", "post"] = "post"
-    pad_value: int = 0
-    validation_fraction: float = Field(0.2, gt=0.0, lt=1.0)
-    seed: int = 42
-    subset: int | None = Field(None, ge=4, description="keep this many reviews per split (smoke runs)")
-    baseline_max_features: int = Field(
-        200000, ge=1, description="tf-idf n-gram features of the linear baseline"
-    )
-    tuning: TuningParams
-    training: TrainingParams
+TOP_LEVEL: tuple[str, ...] = ("datasets", "defaults", "pipeline", "benchmark", "profiles")
+ALL = "all"
 
 
-class SpaceEntry(Section):
-    """One hyperparameter of a search space: a fixed value, a list of choices or a range."""
-
-    value: Any = None
-    values: list[Any] | None = None
-    min: int | float | None = None  # ints give an integer range, floats a float range
-    max: int | float | None = None
-    step: int | float | None = None
-    sampling: Literal["linear", "log"] = "linear"
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> SpaceEntry:
-        kinds = [
-            self.value is not None,
-            self.values is not None,
-            self.min is not None or self.max is not None,
-        ]
-        if sum(kinds) != 1:
-            raise ValueError("give exactly one of value, values, or min and max")
-        if self.values is not None and not self.values:
-            raise ValueError("values must not be empty")
-        if kinds[2] and (self.min is None or self.max is None or self.min > self.max):
-            raise ValueError(f"a range needs min <= max (got min={self.min}, max={self.max})")
-        return self
-
-
-class TuningParams(Section):
-    """Keras Tuner search: algorithm, objective, budget and the search space."""
-
-    algorithm: Literal["random", "hyperband", "bayesian"] = "random"
-    objective: str = "val_loss"
-    direction: Literal["min", "max"] = "min"
-    max_trials: int = Field(4, ge=1)
-    epochs: int = Field(5, ge=1)
-    batch_size: int = Field(32, ge=1)
-    executions_per_trial: int = Field(1, ge=1)
-    max_consecutive_failed_trials: int = Field(3, ge=1)
-    seed: int = 42
-    space: dict[str, SpaceEntry]
-
-
-class VariantParams(Section):
-    """Dropout settings of one training variant of the best configuration."""
-
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
-    recurrent_dropout: float = Field(0.0, ge=0.0, lt=1.0)
-
-
-class TrainingParams(Section):
-    """Retraining of the best configuration, once per dropout variant."""
-
-    epochs: int = Field(20, ge=1)
-    batch_size: int = Field(32, ge=1)
-    patience: int = Field(5, ge=1)
-    seed: int = 42
-    variants: dict[str, VariantParams]
-
-    @model_validator(mode="after")
-    def _has_variants(self) -> TrainingParams:
-        if not self.variants:
-            raise ValueError("variants: give at least one variant")
-        return self
-
-
-class WindowParams(Section):
-    """Time-based split, normalisation and windowing shared by the series datasets."""
-
-    start_date: date | None = Field(None, description="first date used, inclusive (null: the whole record)")
-    split_index: int = Field(ge=1, description="first index of the test period")
-    end_date: date | None = Field(None, description="last date used (the protocol's end), inclusive")
-    window_size: int = Field(ge=1)
-    horizon: int = Field(1, ge=1)
-    stride: int = Field(1, ge=1)
-    validation_fraction: float = Field(0.1, gt=0.0, lt=1.0)
-    period: int = Field(12, ge=1, description="season length in steps, for seasonal baselines")
-    ar_order: int = Field(1, ge=0, description="AR order of the climatology + AR baseline")
-    tuning: TuningParams
-    training: TrainingParams
-
-
-class GissParams(WindowParams):
-    """GISS station series: gap policy plus windowing."""
-
-    gap_policy: Literal["error", "interpolate"] = "interpolate"
-
-
-class CetParams(WindowParams):
-    """HadCET daily series: gap policy plus windowing."""
-
-    gap_policy: Literal["error", "interpolate"] = "interpolate"
-
-
-class SyntheticParams(WindowParams):
-    """The book's synthetic trend + seasonality + noise series, plus windowing."""
-
-    n_points: int = Field(1461, ge=2)
-    baseline: float = 10.0
-    slope: float = 0.09
-    amplitude: float = 20.0
-    noise_level: float = Field(5.0, ge=0.0)
-    seed: int = 42
-
-    @model_validator(mode="after")
-    def _split_inside(self) -> SyntheticParams:
-        if self.split_index >= self.n_points:
-            raise ValueError(f"split_index {self.split_index} must be below n_points {self.n_points}")
-        return self
+class ConfigError(ValueError):
+    """params.yaml or a --param override is invalid; the message names the key."""
 
 
 class ScheduleParams(Section):
@@ -156,7 +45,7 @@ class ScheduleParams(Section):
 
     cron: str = Field("0 3 * * 1", description="five-field cron expression")
     timezone: str = "UTC"
-    datasets: list[str] = Field(default_factory=lambda: ["all"])
+    datasets: list[str] = Field(default_factory=lambda: [ALL])
     profile: str = "default"
 
     @model_validator(mode="after")
@@ -164,9 +53,6 @@ class ScheduleParams(Section):
         fields = self.cron.split()
         if len(fields) != 5:
             raise ValueError(f"cron: expected 5 fields (minute hour day month weekday), got {self.cron!r}")
-        unknown = [name for name in self.datasets if name not in (*DATASETS, "all")]
-        if unknown:
-            raise ValueError(f"datasets: unknown {unknown}; expected some of {', '.join(DATASETS)} or all")
         return self
 
 
@@ -180,68 +66,78 @@ class PipelineParams(Section):
     champion_alias: str = Field("champion", min_length=1)
 
 
-class BenchmarkParams(Section):
-    """The benchmark protocol (``make bench``): profile, seeds per dataset, model families compared."""
+class Params(BaseModel):
+    """All tunables of seqlab: the resolved datasets and the orchestration settings."""
 
-    profile: str = "full"
-    seeds: dict[str, int] = Field(
-        default_factory=dict, description="seeds per dataset (>= 3 for small test sets)"
-    )
-    families: dict[str, dict[str, dict[str, Any]]] = Field(
-        default_factory=dict, description="per dataset: name -> builder arguments over the tuned best"
-    )
-    stack: dict[str, list[str]] = Field(
-        default_factory=dict,
-        description="per dataset (imdb only): families whose validation predictions a logistic "
-        "regression combines into one more model, a stacked ensemble",
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    datasets: dict[str, SerializeAsAny[DatasetConfig]]
+    pipeline: PipelineParams = Field(default_factory=lambda: PipelineParams.model_validate({}))
+    benchmark: dict[str, Any] = Field(default_factory=dict, description="validated by benchmarks/")
+    profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    profile: str = "default"
 
     @model_validator(mode="after")
-    def _known_datasets(self) -> BenchmarkParams:
-        for dataset, members in self.stack.items():
-            if dataset != "imdb":
-                raise ValueError(f"stack: {dataset}: only imdb (a classifier) can be stacked")
-            unknown = sorted(set(members) - set(self.families.get(dataset, {})))
-            if unknown:
-                raise ValueError(f"stack: {dataset}: unknown families {unknown}; list them under families")
-            if len(set(members)) < 2:
-                raise ValueError(f"stack: {dataset}: expected at least 2 distinct families, got {members}")
-        for section in ("seeds", "families"):
-            unknown = sorted(set(getattr(self, section)) - set(DATASETS))
-            if unknown:
-                raise ValueError(f"{section}: unknown datasets {unknown}; expected {', '.join(DATASETS)}")
-        bad = {name: count for name, count in self.seeds.items() if count < 1}
-        if bad:
-            raise ValueError(f"seeds: expected at least 1 per dataset, got {bad}")
+    def _schedule_names_what_exists(self) -> Params:
+        schedule = self.pipeline.schedule
+        unknown = [name for name in schedule.datasets if name not in (*self.datasets, ALL)]
+        if unknown:
+            raise ValueError(
+                f"pipeline.schedule.datasets: unknown {unknown}; expected some of "
+                f"{', '.join(self.datasets)} or {ALL}"
+            )
+        if schedule.profile != "default" and schedule.profile not in self.profiles:
+            raise ValueError(
+                f"pipeline.schedule.profile: unknown profile {schedule.profile!r}; "
+                f"expected default or one of {', '.join(self.profiles)}"
+            )
         return self
 
-
-class Params(Section):
-    """All tunables of seqlab, one section per concern."""
-
-    imdb: ImdbParams
-    giss: GissParams
-    cet: CetParams
-    synthetic: SyntheticParams
-    pipeline: PipelineParams = Field(default_factory=lambda: PipelineParams.model_validate({}))
-    benchmark: BenchmarkParams = Field(default_factory=lambda: BenchmarkParams.model_validate({}))
-    profiles: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="named sets of dotted-key overrides (smoke, full)"
-    )
-    profile: str = Field("default", description="the profile applied (set by load_params)")
-
-    def series(self, dataset: str) -> WindowParams:
-        """Return the windowing section of a series dataset."""
-        if dataset not in SERIES_DATASETS:
-            raise ValueError(
-                f"{dataset!r} is not a series dataset; expected one of {', '.join(SERIES_DATASETS)}"
+    def dataset(self, name: str) -> DatasetConfig:
+        """Return the resolved configuration of one dataset, with an error listing the configured ones."""
+        if name not in self.datasets:
+            raise ConfigError(
+                f"dataset {name!r} is not configured; params.yaml's datasets are {', '.join(self.datasets)}"
             )
-        section: WindowParams = getattr(self, dataset)
-        return section
+        return self.datasets[name]
+
+    def select(self, names: Sequence[str]) -> list[str]:
+        """Expand ``all`` and check each name: what ``--dataset`` and the schedule choose."""
+        chosen: list[str] = []
+        for name in names:
+            for item in self.datasets if name == ALL else [self.dataset(name).name]:
+                if item not in chosen:
+                    chosen.append(item)
+        return chosen
+
+    def value_of(self, key: str, dataset: str) -> Any:
+        """Effective value, for ``dataset``, of a params key as dvc.yaml names it (the flow's cache keys).
+
+        ``datasets.<name>`` is the dataset's source and protocol, ``defaults.<kind>.<section>`` its
+        resolved section (profile and overrides applied), anything else a key of the other sections.
+        """
+        parts = key.split(".")
+        config = self.dataset(dataset)
+        named = {"datasets": dataset, "defaults": config.source.kind}.get(parts[0])
+        if named is not None and (len(parts) < 2 or parts[1] != named):
+            raise KeyError(
+                f"dvc.yaml names params key {key!r} for a stage of {dataset} ({config.source.kind})"
+            )
+        if parts[0] == "datasets" and len(parts) >= 2:
+            node: Any = config.model_dump(mode="json", exclude=set(SECTIONS) - {"source"})
+            rest = parts[2:]
+        elif parts[0] == "defaults" and len(parts) >= 3:
+            node, rest = config.model_dump(mode="json"), parts[2:]
+        else:
+            node, rest = self.model_dump(mode="json", exclude={"datasets"}), parts
+        for part in rest:
+            if not isinstance(node, dict) or part not in node:
+                raise KeyError(f"dvc.yaml names params key {key!r}, which the params of {dataset} lack")
+            node = node[part]
+        return node
 
 
-class ConfigError(ValueError):
-    """params.yaml or a --param override is invalid; the message names the key."""
+# --------------------------------------------------------------------------- overrides
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -249,7 +145,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, separator, raw_value = text.partition("=")
     key = key.strip()
     if not separator or not key:
-        raise ConfigError(f"--param {text!r}: expected KEY=VALUE, e.g. imdb.max_len=100")
+        raise ConfigError(f"--param {text!r}: expected KEY=VALUE, e.g. datasets.imdb.prepare.max_len=100")
     try:
         value = yaml.safe_load(raw_value) if raw_value.strip() else ""
     except yaml.YAMLError as error:
@@ -257,79 +153,184 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Return a copy of ``raw`` with ``KEY=VALUE`` overrides applied; an unknown key is an error."""
-    return apply_items(raw, (parse_override(text) for text in overrides), source="--param")
+def _set(node: dict[str, Any], parts: list[str], value: Any) -> None:
+    """Set a dotted path inside a resolved entry (the schema check names any unknown key later)."""
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = _copy(value)
+    if len(parts) == 1 and parts[0] in ("test_size", "split_index") and value is not None:
+        # the test period is one of the two: setting one replaces the other
+        node["split_index" if parts[0] == "test_size" else "test_size"] = None
 
 
-def apply_items(raw: dict[str, Any], items: Iterable[tuple[str, Any]], source: str) -> dict[str, Any]:
-    """Return a copy of ``raw`` with ``(dotted.key, value)`` pairs set; ``source`` names them in errors."""
-    result = _deep_copy(raw)
-    for key, value in items:
-        node: Any = result
+def _kind(name: Any, where: str) -> str:
+    try:
+        return kind_named(name, where).name
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
+def _apply(
+    resolved: dict[str, dict[str, Any]], other: dict[str, Any], items: Iterable[tuple[str, Any]], origin: str
+) -> None:
+    """Apply dotted-key overrides: kind-wide ones first, then per-dataset and other sections."""
+    ordered = sorted(items, key=lambda item: not item[0].startswith("defaults."))
+    for key, value in ordered:
         parts = key.split(".")
-        for depth, part in enumerate(parts[:-1]):
-            if not isinstance(node, dict) or part not in node:
-                raise ConfigError(f"{source} {key}: unknown key {'.'.join(parts[: depth + 1])!r}")
-            node = node[part]
-        if not isinstance(node, dict) or parts[-1] not in _known_keys(parts[:-1], node):
-            raise ConfigError(f"{source} {key}: unknown key {key!r}")
-        node[parts[-1]] = _deep_copy(value)
-    return result
+        head = parts[0]
+        if head in ("defaults", "datasets") and (len(parts) < 3 or parts[2] == "name"):
+            raise ConfigError(
+                f"{origin} {key}: expected {head}.<{'kind' if head == 'defaults' else 'name'}>.<key>"
+            )
+        if head == "defaults":
+            kind = _kind(parts[1], f"{origin} {key}")
+            targets = [entry for entry in resolved.values() if entry["source"]["kind"] == kind]
+        elif head == "datasets":
+            if parts[1] not in resolved:
+                raise ConfigError(
+                    f"{origin} {key}: unknown dataset {parts[1]!r}; configured: {', '.join(resolved)}"
+                )
+            targets = [resolved[parts[1]]]
+        if head in ("defaults", "datasets"):
+            for entry in targets:
+                kind = entry["source"]["kind"]
+                _set(entry, parts[2:], value)
+                if not isinstance(entry.get("source"), dict) or entry["source"].get("kind") != kind:
+                    raise ConfigError(f"{origin} {key}: a dataset's kind ({kind}) cannot be overridden")
+        elif head in ("pipeline", "benchmark") and len(parts) >= 2:
+            _set(other.setdefault(head, {}), parts[1:], value)
+        else:
+            raise ConfigError(
+                f"{origin} {key}: unknown key; overrides start with datasets.<name>., defaults.<kind>., "
+                "pipeline. or benchmark."
+            )
 
 
-def apply_profile(raw: dict[str, Any], profile: str, source: str = "params") -> dict[str, Any]:
-    """Return ``raw`` with the named profile's overrides applied (``default`` applies none)."""
+def _profile_items(raw: Mapping[str, Any], profile: str, source: str) -> list[tuple[str, Any]]:
     profiles = raw.get("profiles") or {}
     if not isinstance(profiles, dict):
         raise ConfigError(f"{source}: profiles: expected a mapping of profile names to overrides")
     if profile == "default" and profile not in profiles:
-        return _deep_copy(raw)
+        return []
     if profile not in profiles:
         known = ", ".join(sorted({"default", *profiles}))
         raise ConfigError(f"{source}: profile {profile!r} not found; expected one of {known}")
     overrides = profiles[profile] or {}
     if not isinstance(overrides, dict):
         raise ConfigError(f"{source}: profiles.{profile}: expected a mapping of dotted keys to values")
-    return apply_items(raw, overrides.items(), source=f"{source}: profiles.{profile}:")
+    return list(overrides.items())
 
 
-def _known_keys(prefix: list[str], node: dict[str, Any]) -> set[str]:
-    """Keys present in the file plus fields the schema knows (optional ones may be absent)."""
-    model: Any = Params
-    for part in prefix:
-        is_model = isinstance(model, type) and issubclass(model, BaseModel)
-        field = model.model_fields.get(part) if is_model else None
-        model = field.annotation if field is not None else None
-    known = set(node)
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        known |= set(model.model_fields)
-    return known
-
-
-def _deep_copy(value: Any) -> Any:
+def _copy(value: Any) -> Any:
     if isinstance(value, dict):
-        return {key: _deep_copy(item) for key, item in value.items()}
+        return {key: _copy(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_deep_copy(item) for item in value]
+        return [_copy(item) for item in value]
     return value
 
 
-def validate_params(raw: Mapping[str, Any], source: str = "params") -> Params:
-    """Validate a raw mapping into :class:`Params`, naming each bad key in the error."""
+# --------------------------------------------------------------------------- resolution
+
+
+def _entries(raw: Mapping[str, Any], source: str) -> dict[str, dict[str, Any]]:
+    """Each dataset's entry merged over its kind's defaults, checked for shape before validation."""
+    unknown = sorted(set(raw) - set(TOP_LEVEL))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown top-level key(s) {', '.join(map(str, unknown))}; "
+            f"expected {', '.join(TOP_LEVEL)}"
+        )
+    datasets, defaults = raw.get("datasets"), raw.get("defaults") or {}
+    if not isinstance(datasets, dict) or not datasets:
+        raise ConfigError(f"{source}: datasets: expected a mapping of dataset names to entries")
+    if not isinstance(defaults, dict):
+        raise ConfigError(f"{source}: defaults: expected a mapping of kinds to default sections")
+    for kind, sections in defaults.items():
+        _kind(kind, f"{source}: defaults")
+        if not isinstance(sections, dict):
+            raise ConfigError(f"{source}: defaults.{kind}: expected a mapping of sections")
+        extra = sorted(set(sections) - set(SECTIONS))
+        if extra:
+            raise ConfigError(
+                f"{source}: defaults.{kind}: unknown section(s) {', '.join(extra)}; "
+                f"expected {', '.join(SECTIONS)}"
+            )
+    resolved: dict[str, dict[str, Any]] = {}
+    for name, entry in datasets.items():
+        try:
+            check_dataset_name(name)
+        except ValueError as error:
+            raise ConfigError(f"{source}: {error}") from None
+        if not isinstance(entry, dict) or not isinstance(entry.get("source"), dict):
+            raise ConfigError(f"{source}: datasets.{name}.source: expected a mapping with a kind")
+        kind = _kind(entry["source"].get("kind"), f"{source}: datasets.{name}.source.kind")
+        sections = defaults.get(kind)
+        if not isinstance(sections, dict):
+            raise ConfigError(f"{source}: defaults.{kind}: missing; every kind in use needs its defaults")
+        absent = [section for section in SECTIONS if section not in sections]
+        if absent:
+            raise ConfigError(
+                f"{source}: defaults.{kind}: missing section(s) {', '.join(absent)} (dvc.yaml's stages read "
+                "each; write {} where the kind has no such keys)"
+            )
+        unknown_keys = sorted(set(entry) - set(SECTIONS) - set(PROTOCOL_KEYS))
+        if unknown_keys:
+            raise ConfigError(
+                f"{source}: datasets.{name}: unknown key(s) {', '.join(unknown_keys)}; expected source, "
+                f"{', '.join(PROTOCOL_KEYS)} or a section of defaults ({', '.join(SECTIONS[1:])})"
+            )
+        resolved[name] = {**merge(_copy(sections), _copy(entry)), "name": name}
+    return resolved
+
+
+def _validate(
+    resolved: dict[str, dict[str, Any]], other: dict[str, Any], source: str, profile: str
+) -> Params:
+    problems: list[str] = []
+    datasets: dict[str, DatasetConfig] = {}
+    for name, entry in resolved.items():
+        try:
+            datasets[name] = KINDS[entry["source"]["kind"]].config.model_validate(entry)
+        except ValidationError as error:
+            problems.extend(_messages(error, source, f"datasets.{name}."))
     try:
-        return Params.model_validate(raw)
+        params = Params.model_validate({**other, "datasets": datasets, "profile": profile})
     except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            key = ".".join(str(part) for part in item["loc"]) or "(top level)"
-            message = item["msg"]
-            if item["type"] == "extra_forbidden":
-                message = "unknown key"
-            elif "input" in item and item["type"] != "missing":
-                message = f"{message} (got {item['input']!r})"
-            problems.append(f"{source}: {key}: {message}")
-        raise ConfigError("\n".join(problems)) from None
+        problems.extend(_messages(error, source, ""))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return params
+
+
+def _messages(error: ValidationError, source: str, prefix: str) -> list[str]:
+    problems = []
+    for item in error.errors():
+        location = [str(part) for part in item["loc"] if not str(part).startswith("function-")]
+        key = prefix + ".".join(location) if location else prefix.rstrip(".") or "(top level)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif "input" in item and item["type"] != "missing" and not isinstance(item["input"], dict):
+            message = f"{message} (got {item['input']!r})"
+        problems.append(f"{source}: {key}: {message}")
+    return problems
+
+
+def resolve(
+    raw: Mapping[str, Any], profile: str = "default", overrides: Iterable[str] = (), source: str = "params"
+) -> Params:
+    """Resolve a raw params mapping into :class:`Params`: defaults, entries, profile, then overrides."""
+    resolved = _entries(raw, source)
+    other = {
+        key: _copy(raw[key]) for key in ("pipeline", "benchmark", "profiles") if raw.get(key) is not None
+    }
+    _apply(resolved, other, _profile_items(raw, profile, source), f"{source}: profiles.{profile}:")
+    _apply(resolved, other, (parse_override(text) for text in overrides), "--param")
+    return _validate(resolved, other, source, profile)
 
 
 def load_raw(path: str | Path) -> dict[str, Any]:
@@ -361,7 +362,8 @@ def load_params(
     raw = load_raw(path)
     for name in raw.get("profiles") or {}:
         if name != profile:
-            validate_params(apply_profile(raw, name, source=str(path)), source=f"{path} (profile {name})")
-    raw = apply_overrides(apply_profile(raw, profile, source=str(path)), overrides)
-    raw["profile"] = profile
-    return validate_params(raw, source=str(path))
+            resolve(raw, name, source=f"{path} (profile {name})")
+    return resolve(raw, profile, overrides, source=str(path))
+
+
+__all__ = ["ALL", "ConfigError", "Params", "PipelineParams", "ScheduleParams", "load_params", "resolve"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,78 +116,29 @@ def classification_metrics(y_true: Any, probabilities: Any, threshold: float = 0
     }
 
 
-# --------------------------------------------------------------------------- stacking
+def _normalised(probabilities: np.ndarray) -> np.ndarray:
+    """Rows clipped away from 0 and rescaled to sum to 1 (float32 softmax rows sum to 1 only roughly)."""
+    clipped = np.clip(probabilities, 1e-7, 1.0)
+    return np.asarray(clipped / clipped.sum(axis=1, keepdims=True))
 
 
-def _binary_probabilities(values: Any, argument: str, size: int) -> np.ndarray:
-    """Return ``values`` as a flat array of ``size`` probabilities in [0, 1], or raise naming it."""
-    array = _finite_array(values, argument).ravel()
-    if array.size != size:
-        raise ValueError(f"{argument}: {array.size} values do not match {size} labels")
-    if array.min() < 0 or array.max() > 1:
-        raise ValueError(f"{argument}: expected probabilities in [0, 1]")
-    return array
+def multiclass_metrics(y_true: Any, probabilities: Any) -> dict[str, float]:
+    """Score class probabilities [n, classes]: accuracy, macro-averaged F1 and log loss."""
+    from sklearn.metrics import f1_score, log_loss
 
-
-@dataclass(frozen=True)
-class StackedEnsemble:
-    """Binary classifiers combined by a logistic regression on their logits (:func:`stack_classifiers`)."""
-
-    members: tuple[str, ...]
-    coefficients: dict[str, float]
-    intercept: float
-    cv_accuracy: float  # of the combiner, cross-validated on the data it was fitted on
-    combiner: Any
-
-    def predict_proba(self, probabilities: Mapping[str, Any]) -> np.ndarray:
-        """Combine each member's probabilities (same members as fitted) into the ensemble's."""
-        missing = sorted(set(self.members) - set(probabilities))
-        if missing:
-            raise ValueError(f"probabilities: no predictions for members {missing}")
-        size = np.asarray(probabilities[self.members[0]]).size
-        features = _logit_features(probabilities, self.members, size)
-        return np.asarray(self.combiner.predict_proba(features)[:, 1], dtype=np.float64)
-
-
-def _logit_features(probabilities: Mapping[str, Any], members: Sequence[str], size: int) -> np.ndarray:
-    columns = []
-    for name in members:
-        p = _binary_probabilities(probabilities[name], f"probabilities[{name!r}]", size)
-        p = np.clip(p, 1e-6, 1 - 1e-6)
-        columns.append(np.log(p / (1 - p)))
-    return np.column_stack(columns)
-
-
-def stack_classifiers(
-    probabilities: Mapping[str, Any], y_true: Any, folds: int = 5, seed: int = 0
-) -> StackedEnsemble:
-    """Fit a stacked ensemble of trained binary classifiers on their predictions for held-out data.
-
-    ``probabilities`` maps each member's name to its predicted probabilities for the rows of ``y_true``,
-    data none of the members was fitted on (a validation split, never the test split). The combiner is
-    scikit-learn's ``LogisticRegression`` on the members' logits, so a member's weight says how much its
-    confidence counts; ``cv_accuracy`` is the combiner's ``folds``-fold cross-validated accuracy there.
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
-    members = tuple(probabilities)
-    if len(members) < 2:
-        raise ValueError(f"probabilities: expected at least 2 members to stack, got {list(members)}")
-    labels = _finite_array(y_true, "y_true").ravel()
-    if not np.all((labels == 0) | (labels == 1)) or np.unique(labels).size < 2:
-        raise ValueError("y_true: expected binary labels 0/1 with both classes present")
-    features = _logit_features(probabilities, members, labels.size)
-    splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    cv_accuracy = float(cross_val_score(LogisticRegression(), features, labels, cv=splits).mean())
-    combiner = LogisticRegression().fit(features, labels)
-    return StackedEnsemble(
-        members=members,
-        coefficients={name: float(w) for name, w in zip(members, combiner.coef_[0], strict=True)},
-        intercept=float(combiner.intercept_[0]),
-        cv_accuracy=cv_accuracy,
-        combiner=combiner,
-    )
+    labels = _finite_array(y_true, "y_true").ravel().astype(np.int64)
+    scores = _finite_array(probabilities, "probabilities")
+    if scores.ndim != 2 or scores.shape[0] != labels.size:
+        raise ValueError(f"probabilities: expected shape [{labels.size}, classes], got {scores.shape}")
+    classes = scores.shape[1]
+    if labels.min() < 0 or labels.max() >= classes:
+        raise ValueError(f"y_true: labels must lie in 0..{classes - 1}")
+    predicted = scores.argmax(axis=1)
+    return {
+        "test_accuracy": float(np.mean(predicted == labels)),
+        "test_macro_f1": float(f1_score(labels, predicted, average="macro", labels=range(classes))),
+        "test_log_loss": float(log_loss(labels, _normalised(scores), labels=range(classes))),
+    }
 
 
 # --------------------------------------------------------------------------- skill
@@ -304,6 +254,7 @@ def write_leaderboard(frame: pd.DataFrame, csv_path: str | Path, md_path: str | 
 __all__ = [
     "best_baseline",
     "classification_metrics",
+    "multiclass_metrics",
     "leaderboard",
     "regression_metrics",
     "skill",

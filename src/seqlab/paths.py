@@ -39,3 +39,7 @@ class ProjectPaths:
     def prepared_dir(self, dataset: str) -> Path:
         """Return the prepared folder of one dataset."""
         return self.prepared / dataset
+
+    def results_dir(self, dataset: str, stage: str) -> Path:
+        """Return the folder of one stage's results for one dataset."""
+        return self.root / "results" / dataset / stage

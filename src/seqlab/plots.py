@@ -192,7 +192,33 @@ def plot_confusion_matrix(y_true: Any, probabilities: Any, path: str | Path, thr
     return _save(figure, path)
 
 
+def plot_class_confusion(y_true: Any, predicted: Any, path: str | Path, classes: int) -> Path:
+    """Plot a classes x classes confusion matrix of predicted labels, to show which classes get mixed up."""
+    labels = np.asarray(y_true).ravel().astype(np.int64)
+    guesses = np.asarray(predicted).ravel().astype(np.int64)
+    if labels.size == 0 or labels.shape != guesses.shape:
+        raise ValueError(f"predicted: {guesses.size} labels do not match {labels.size} in y_true")
+    if min(labels.min(), guesses.min()) < 0 or max(labels.max(), guesses.max()) >= classes:
+        raise ValueError(f"labels must lie in 0..{classes - 1}")
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (labels, guesses), 1)
+    figure, axes = _new_figure(1, 1, (6.5, 5.5))
+    image = axes[0].imshow(matrix, cmap="Blues")
+    for (row, column), count in np.ndenumerate(matrix):
+        if count:
+            colour = "white" if count > matrix.max() / 2 else "black"
+            axes[0].text(column, row, str(count), ha="center", va="center", color=colour, fontsize="small")
+    axes[0].set_xticks(range(classes))
+    axes[0].set_yticks(range(classes))
+    axes[0].set_xlabel("predicted")
+    axes[0].set_ylabel("actual")
+    axes[0].set_title(f"accuracy {np.trace(matrix) / labels.size:.4f}")
+    figure.colorbar(image, ax=axes[0])
+    return _save(figure, path)
+
+
 __all__ = [
+    "plot_class_confusion",
     "plot_confusion_matrix",
     "plot_forecast",
     "plot_learning_curves",

@@ -21,17 +21,15 @@ from typing import Any
 
 import yaml
 
+from seqlab.artifacts import Evaluation, SearchResult, TrainSummary, read_baseline_metrics
 from seqlab.config import Params
-from seqlab.experiment import load_series_data, load_text_data, model_inputs, results_dir
 from seqlab.fileio import read_yaml, write_json
+from seqlab.modalities import modality, read_manifest
 from seqlab.paths import ProjectPaths
+from seqlab.registry import Champion, decide_champion
 from seqlab.tracking import Tracker
 
 Log = Callable[[str], None]
-TEST_METRICS = {
-    "regression": ("test_mae", "test_rmse", "test_mae_normalized"),
-    "classification": ("test_accuracy", "test_auc", "test_f1"),
-}
 
 
 @dataclass
@@ -51,8 +49,8 @@ def experiment_name(dataset: str, params: Params) -> str:
 
 
 def params_sha256(dataset: str, params: Params) -> str:
-    """Hash of the dataset's effective params section (after profile and overrides)."""
-    section = getattr(params, dataset).model_dump(mode="json")
+    """Hash of the dataset's effective configuration (after defaults, profile and overrides)."""
+    section = params.dataset(dataset).model_dump(mode="json")
     return hashlib.sha256(json.dumps(section, sort_keys=True).encode()).hexdigest()
 
 
@@ -123,7 +121,7 @@ def start_pipeline(
         # has committed its outputs (finish_pipeline), never from a lock another run left.
         **(dvc_data_hashes(dataset, paths) if entry_point == "dvc" else {}),
     }
-    section = getattr(params, dataset).model_dump(mode="json")
+    section = params.dataset(dataset).model_dump(mode="json", exclude={"name"})
     run_id = tracker.start_run(
         experiment,
         f"{dataset} pipeline ({params.profile})",
@@ -156,12 +154,6 @@ def finish_pipeline(
 # --------------------------------------------------------------------------- children
 
 
-def _read(path: Path) -> Any:
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found; run the stage that writes it first")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def _best_index(values: list[float], direction: str) -> int | None:
     finite = [(value, index) for index, value in enumerate(values) if math.isfinite(value)]
     if not finite:
@@ -170,16 +162,11 @@ def _best_index(values: list[float], direction: str) -> int | None:
 
 
 def record_baselines(run: PipelineRun, params: Params, paths: ProjectPaths) -> dict[str, str]:
-    """One ``baseline`` child per statistical baseline, with its test metrics."""
-    dataset = run.dataset
-    metrics = _read(results_dir(paths, dataset, "baselines") / "metrics.json")
-    if dataset == "imdb":
-        settings: dict[str, Any] = {"max_features": params.imdb.baseline_max_features}
-    else:
-        window = params.series(dataset)
-        settings = {"period": window.period, "ar_order": window.ar_order, "split_index": window.split_index}
+    """One ``baseline`` child per statistical baseline, with its settings and test metrics."""
+    config = params.dataset(run.dataset)
+    settings = config.baselines.model_dump(mode="json")
     ids: dict[str, str] = {}
-    for name, values in metrics.items():
+    for name, values in read_baseline_metrics(paths, run.dataset).items():
         with run.tracker.run(
             run.experiment_id,
             f"baseline {name}",
@@ -194,55 +181,52 @@ def record_baselines(run: PipelineRun, params: Params, paths: ProjectPaths) -> d
 
 def record_trials(run: PipelineRun, params: Params, paths: ProjectPaths) -> dict[str, str]:
     """One ``trial`` child per tuner trial: hyperparameters, per-epoch curves, best-epoch summary."""
-    dataset = run.dataset
-    payload = _read(results_dir(paths, dataset, "tune") / "trials.json")
-    settings = params.imdb.tuning if dataset == "imdb" else params.series(dataset).tuning
-    objective, direction = payload["objective"], payload["direction"]
-    best_id = (payload.get("best") or {}).get("trial_id")
+    result = SearchResult.read(paths, run.dataset)
+    settings = params.dataset(run.dataset).tuning
+    best_id = result.best.trial_id if result.best else None
     ids: dict[str, str] = {}
-    for trial in payload["trials"]:
+    for trial in result.trials:
         child = run.tracker.start_run(
             run.experiment_id,
-            f"trial {trial['trial_id']}",
+            f"trial {trial.trial_id}",
             "trial",
             parent_id=run.run_id,
             tags={
-                "seqlab.trial_id": trial["trial_id"],
-                "seqlab.trial_status": trial["status"],
-                "seqlab.best_trial": str(trial["trial_id"] == best_id).lower(),
-                "seqlab.objective": f"{objective} ({direction})",
+                "seqlab.trial_id": trial.trial_id,
+                "seqlab.trial_status": trial.status,
+                "seqlab.best_trial": str(trial.trial_id == best_id).lower(),
+                "seqlab.objective": f"{result.objective} ({result.direction})",
             },
             params={
-                **trial["hyperparameters"],
+                **trial.hyperparameters,
                 "algorithm": settings.algorithm,
                 "epochs": settings.epochs,
                 "batch_size": settings.batch_size,
             },
         )
-        history = trial.get("history") or {}
+        history = trial.history or {}
         run.tracker.log_history(child, history)
-        index = _best_index(history.get(objective, []), direction)
+        index = _best_index(history.get(result.objective, []), result.direction)
         if index is not None:
             run.tracker.log_metrics(
                 child,
                 {"best_epoch": index + 1, **{name: values[index] for name, values in history.items()}},
             )
-        if trial.get("score") is not None:
-            run.tracker.log_metrics(child, {"score": trial["score"]})
-        failed = trial["status"] not in ("COMPLETED",)
-        run.tracker.finish(child, trial.get("message") or trial["status"] if failed else None)
-        ids[str(trial["trial_id"])] = child
+        if trial.score is not None:
+            run.tracker.log_metrics(child, {"score": trial.score})
+        failed = trial.status != "COMPLETED"
+        run.tracker.finish(child, trial.message or trial.status if failed else None)
+        ids[trial.trial_id] = child
     return ids
 
 
 def record_variants(run: PipelineRun, params: Params, paths: ProjectPaths) -> dict[str, str]:
     """One ``variant`` child per dropout variant: hyperparameters, curves, best epoch, test metrics."""
-    dataset = run.dataset
-    summary = _read(results_dir(paths, dataset, "train") / "summary.json")
-    evaluation = _read(results_dir(paths, dataset, "evaluate") / "metrics.json")
-    settings = params.imdb.training if dataset == "imdb" else params.series(dataset).training
-    plots_dir = results_dir(paths, dataset, "evaluate") / "plots"
-    for name, record in summary["variants"].items():
+    summary = TrainSummary.read(paths, run.dataset)
+    evaluation = Evaluation.read(paths, run.dataset)
+    settings = params.dataset(run.dataset).training
+    plots_dir = paths.results_dir(run.dataset, "evaluate") / "plots"
+    for name, fit in summary.variants.items():
         with run.tracker.run(
             run.experiment_id,
             f"variant {name}",
@@ -250,29 +234,29 @@ def record_variants(run: PipelineRun, params: Params, paths: ProjectPaths) -> di
             parent_id=run.run_id,
             tags={
                 "seqlab.variant": name,
-                "seqlab.best_variant": str(name == evaluation["best_variant"]["name"]).lower(),
+                "seqlab.best_variant": str(name == evaluation.best_variant).lower(),
                 # a variant whose settings make the same model as another is trained once
-                **({"seqlab.same_as": record["same_as"]} if "same_as" in record else {}),
+                **({"seqlab.same_as": fit.same_as} if fit.same_as else {}),
             },
             params={
-                **record["hyperparameters"],
+                **fit.hyperparameters,
                 "epochs": settings.epochs,
                 "batch_size": settings.batch_size,
                 "patience": settings.patience,
                 "seed": settings.seed,
             },
         ) as child:
-            run.tracker.log_history(child, record["history"])
+            run.tracker.log_history(child, fit.history)
             run.tracker.log_metrics(
                 child,
                 {
-                    "best_epoch": record["best_epoch"],
-                    "epochs_run": record["epochs_run"],
-                    **record["best_metrics"],
-                    **evaluation["variants"][name],
+                    "best_epoch": fit.best_epoch,
+                    "epochs_run": fit.epochs_run,
+                    **fit.best_metrics,
+                    **evaluation.variants[name],
                 },
             )
-            variant_dir = results_dir(paths, dataset, "train") / name
+            variant_dir = paths.results_dir(run.dataset, "train") / name
             run.tracker.log_artifact(child, variant_dir / "model.keras", "keras")
             run.tracker.log_artifact(child, variant_dir / "fit.json")
             run.tracker.log_artifact(child, plots_dir / f"learning_curves_{name}.png", "plots")
@@ -282,55 +266,44 @@ def record_variants(run: PipelineRun, params: Params, paths: ProjectPaths) -> di
 
 def record_evaluation(run: PipelineRun, params: Params, paths: ProjectPaths) -> None:
     """Summarise on the parent: the best variant's test metrics beside the best baseline's, artifacts."""
-    dataset = run.dataset
-    evaluate_dir = results_dir(paths, dataset, "evaluate")
-    evaluation = _read(evaluate_dir / "metrics.json")
-    metric = evaluation["metric"]
-    best = evaluation["best_variant"]
-    kind = "classification" if dataset == "imdb" else "regression"
-    baseline_name = evaluation["best_baseline"]["name"]
-    baseline = evaluation["baselines"][baseline_name]
+    config = params.dataset(run.dataset)
+    kind = modality(config)
+    evaluate_dir = paths.results_dir(run.dataset, "evaluate")
+    evaluation = Evaluation.read(paths, run.dataset)
+    best = evaluation.best_variant_metrics
+    baseline = evaluation.baselines[evaluation.best_baseline]
     run.tracker.log_metrics(
         run.run_id,
         {
-            **{name: best[name] for name in TEST_METRICS[kind] if name in best},
-            **{f"best_baseline_{name}": baseline[name] for name in TEST_METRICS[kind] if name in baseline},
+            **{name: best[name] for name in kind.test_metrics if name in best},
+            **{f"best_baseline_{name}": baseline[name] for name in kind.test_metrics if name in baseline},
             "skill_vs_best_baseline": best.get("skill_vs_best_baseline", float("nan")),
         },
     )
     run.tracker.set_tags(
         run.run_id,
         {
-            "seqlab.metric": metric,
-            "seqlab.best_variant": best["name"],
-            "seqlab.best_baseline": baseline_name,
-            "seqlab.test_data_sha256": evaluation["test_data_sha256"],
+            "seqlab.metric": evaluation.metric,
+            "seqlab.best_variant": evaluation.best_variant,
+            "seqlab.best_baseline": evaluation.best_baseline,
+            "seqlab.test_data_sha256": evaluation.test_data_sha256,
         },
     )
     for name in ("leaderboard.csv", "leaderboard.md", "metrics.json", "learning_curves.csv"):
         run.tracker.log_artifact(run.run_id, evaluate_dir / name, "evaluation")
     run.tracker.log_artifact(run.run_id, evaluate_dir / "plots", "plots")
-    run.tracker.log_artifact(run.run_id, results_dir(paths, dataset, "tune") / "trials.json", "tuning")
-    prepared = paths.prepared_dir(dataset)
-    run.tracker.log_artifact(run.run_id, prepared / "manifest.json", "data")
-    if dataset == "imdb":
-        run.tracker.log_artifact(run.run_id, prepared / "vocabulary.txt", "data")
-    else:
-        manifest = _read(prepared / "manifest.json")
-        run.tracker.log_text(
-            run.run_id, json.dumps(manifest["normalization"], indent=2), "data/normalization.json"
-        )
-    effective = {dataset: getattr(params, dataset).model_dump(mode="json"), "profile": params.profile}
+    run.tracker.log_artifact(run.run_id, SearchResult.path(paths, run.dataset), "tuning")
+    folder = paths.prepared_dir(run.dataset)
+    for artifact, content in kind.data_artifacts(folder, read_manifest(folder)).items():
+        if isinstance(content, Path):
+            run.tracker.log_artifact(run.run_id, content, str(Path(artifact).parent))
+        else:
+            run.tracker.log_text(run.run_id, content, artifact)
+    effective = {run.dataset: config.model_dump(mode="json", exclude={"name"}), "profile": params.profile}
     run.tracker.log_text(run.run_id, yaml.safe_dump(effective, sort_keys=False), "params.yaml")
 
 
 # --------------------------------------------------------------------------- registry
-
-
-def _input_example(dataset: str, paths: ProjectPaths, hyperparameters: dict[str, Any]) -> Any:
-    if dataset == "imdb":
-        return load_text_data(paths).arrays["x_test"][:5].astype("int32")
-    return model_inputs(load_series_data(dataset, paths).inputs("test")[:5], hyperparameters)
 
 
 def _pip_requirements() -> list[str]:
@@ -342,29 +315,25 @@ def _pip_requirements() -> list[str]:
 def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Log = print) -> dict[str, Any]:
     """Register the best variant as ``seqlab-<dataset>``; move ``champion`` only if it wins fairly.
 
-    The alias moves when there is no champion yet, or when the champion was scored on the same test
-    data (same fingerprint) and the new model is strictly better. A champion scored on different test
-    data is kept: the two numbers are not comparable. The decision is written to
+    The rule is :func:`seqlab.registry.decide_champion`. The decision is written to
     ``results/<dataset>/register/registry.json`` and tagged on the new version.
     """
-    import keras
-
-    import seqlab.models  # noqa: F401  (custom layers of saved models)
+    from seqlab.modelling import load_keras_model
 
     dataset = run.dataset
-    evaluation = _read(results_dir(paths, dataset, "evaluate") / "metrics.json")
-    summary = _read(results_dir(paths, dataset, "train") / "summary.json")
-    metric, higher = evaluation["metric"], bool(evaluation["higher_is_better"])
-    best = evaluation["best_variant"]
-    name, value, test_hash = best["name"], float(best[metric]), evaluation["test_data_sha256"]
+    config = params.dataset(dataset)
+    evaluation = Evaluation.read(paths, dataset)
+    summary = TrainSummary.read(paths, dataset)
+    metric, higher = evaluation.metric, evaluation.higher_is_better
+    name = evaluation.best_variant
+    value, test_hash = float(evaluation.best_variant_metrics[metric]), evaluation.test_data_sha256
     variant_run = run.variant_runs.get(name)
     if variant_run is None:
         raise ValueError(f"{dataset}: variant {name!r} has no recorded run; record the variants first")
-    hyperparameters = summary["variants"][name]["hyperparameters"]
-    model = keras.models.load_model(results_dir(paths, dataset, "train") / name / "model.keras")
-    model_uri = run.tracker.log_keras_model(
-        variant_run, model, _input_example(dataset, paths, hyperparameters), _pip_requirements()
-    )
+    hyperparameters = summary.variants[name].hyperparameters
+    model = load_keras_model(paths.results_dir(dataset, "train") / name / "model.keras")
+    example = modality(config).load(config, paths).input_example(hyperparameters)
+    model_uri = run.tracker.log_keras_model(variant_run, model, example, _pip_requirements())
     registered = f"{params.pipeline.registered_model_prefix}{dataset}"
     alias = params.pipeline.champion_alias
     version = run.tracker.register(
@@ -381,27 +350,20 @@ def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Lo
         },
         description=f"Best seqlab model of {dataset}, scored by {metric} on its test split.",
     )
-    current = run.tracker.alias_version(registered, alias)
-    if current is None:
-        moved, decision = True, f"first {alias}"
-    else:
-        current_version, tags = current
-        current_value = float(tags.get("seqlab.value", "nan"))
-        if tags.get("seqlab.test_data_sha256") != test_hash:
-            moved = False
-            decision = (
-                f"kept v{current_version}: it was scored on different test data, so "
-                f"{metric} {value:.4g} and {current_value:.4g} are not comparable"
-            )
-        elif (value > current_value) if higher else (value < current_value):
-            moved, decision = True, f"beats v{current_version}: {metric} {value:.4g} vs {current_value:.4g}"
-        else:
-            moved = False
-            decision = f"kept v{current_version}: {metric} {value:.4g} does not beat {current_value:.4g}"
-    if moved:
+    holder = run.tracker.alias_version(registered, alias)
+    current = None
+    if holder is not None:
+        current_version, tags = holder
+        current = Champion(
+            version=current_version,
+            value=float(tags.get("seqlab.value", "nan")),
+            test_data_sha256=tags.get("seqlab.test_data_sha256"),
+        )
+    decision = decide_champion(value, test_hash, metric, higher, alias, current)
+    if decision.moved:
         run.tracker.set_alias(registered, alias, version)
-    run.tracker.set_version_tags(registered, version, {"seqlab.champion_decision": decision})
-    champion = version if moved else current[0] if current else version
+    run.tracker.set_version_tags(registered, version, {"seqlab.champion_decision": decision.reason})
+    champion = version if decision.moved or current is None else current.version
     run.tracker.set_tags(
         run.run_id,
         {
@@ -419,13 +381,13 @@ def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Lo
         "test_data_sha256": test_hash,
         "alias": alias,
         "champion_version": champion,
-        "champion_moved": moved,
-        "decision": decision,
+        "champion_moved": decision.moved,
+        "decision": decision.reason,
         "pipeline_run_id": run.run_id,
         "model_uri": model_uri,
     }
-    write_json(results_dir(paths, dataset, "register") / "registry.json", result)
-    log(f"{dataset}: registered {registered} v{version}; {alias}: {decision}")
+    write_json(paths.results_dir(dataset, "register") / "registry.json", result)
+    log(f"{dataset}: registered {registered} v{version}; {alias}: {decision.reason}")
     return result
 
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from seqlab.config import SpaceEntry, TuningParams
+from seqlab.artifacts import SearchResult, TrialRecord
+from seqlab.schema import SpaceEntry, TuningParams
 from seqlab.training import adapt_to_training_data, array_dataset
 
 BuildFunction = Callable[..., Any]
@@ -35,6 +35,8 @@ def declare(hp: Any, name: str, entry: SpaceEntry) -> Any:
     if entry.value is not None:
         return hp.Fixed(name, entry.value)
     if entry.values is not None:
+        if all(isinstance(value, bool) for value in entry.values) and len(set(entry.values)) == 2:
+            return hp.Boolean(name, default=entry.values[0])  # Choice would hand out 0 and 1
         return hp.Choice(name, entry.values)
     low, high = entry.min, entry.max
     if low is None or high is None:  # guarded by SpaceEntry's validator
@@ -44,48 +46,6 @@ def declare(hp: Any, name: str, entry: SpaceEntry) -> Any:
         step = int(entry.step) if entry.step is not None else None
         return hp.Int(name, int(low), int(high), step=step, sampling=entry.sampling)
     return hp.Float(name, float(low), float(high), step=entry.step, sampling=entry.sampling)
-
-
-@dataclass
-class TrialRecord:
-    """What one tuner trial did, as plain data a caller can log."""
-
-    trial_id: str
-    status: str
-    score: float | None
-    hyperparameters: dict[str, Any]
-    history: dict[str, list[float]] = field(default_factory=dict)
-    message: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the record as JSON-ready data."""
-        return {
-            "trial_id": self.trial_id,
-            "status": self.status,
-            "score": self.score,
-            "hyperparameters": self.hyperparameters,
-            "history": self.history,
-            "message": self.message,
-        }
-
-
-@dataclass
-class SearchResult:
-    """All trials of a search and the best completed one."""
-
-    trials: list[TrialRecord]
-    best: TrialRecord | None
-    objective: str
-    direction: str
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the result as JSON-ready data."""
-        return {
-            "objective": self.objective,
-            "direction": self.direction,
-            "best": self.best.as_dict() if self.best else None,
-            "trials": [trial.as_dict() for trial in self.trials],
-        }
 
 
 def _make_hypermodel(

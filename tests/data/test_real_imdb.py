@@ -8,9 +8,8 @@ import pytest
 
 from seqlab.data.imdb import Review, read_imdb
 
-MIRROR = Path(
-    os.environ.get("SEQLAB_DATA_MIRROR", str(Path(__file__).resolve().parents[2].parent / "shared" / "data"))
-)
+REPO = Path(__file__).resolve().parents[2]
+MIRROR = Path(os.environ.get("SEQLAB_DATA_MIRROR", str(REPO.parent / "shared" / "data")))
 ARCHIVE = MIRROR / "imdb" / "aclImdb_train_test.tar.gz"
 
 
@@ -69,3 +68,20 @@ def test_distinct_texts_match_provenance(reviews: list[Review]) -> None:
     # 1327_9 and 1330_9) differ only in whitespace next to a <br /> and become equal once line breaks
     # are normalised.
     assert len({review.text for review in reviews}) == 49582 - 2
+
+
+@pytest.mark.data
+def test_mirror_archive_is_a_pinned_release_and_the_locked_file(reviews: list[Review]) -> None:
+    """What `seqlab fetch imdb` accepts: one of the registry's known archives, recorded in the lock."""
+    import json
+
+    from seqlab.config import load_params
+    from seqlab.fileio import sha256_file
+
+    config = load_params(REPO / "params.yaml").dataset("imdb")
+    (source,) = config.kind.source_files(config, REPO)
+    assert ARCHIVE.name in source.mirror_names and source.mirror_folder == ARCHIVE.parent.name
+    digest = sha256_file(ARCHIVE)
+    assert digest in source.pinned_sha256
+    lock = json.loads((REPO / "data" / "sources.lock.json").read_text(encoding="utf-8"))
+    assert lock["imdb"][source.filename] == {"sha256": digest, "size": ARCHIVE.stat().st_size}

@@ -15,8 +15,10 @@ from seqlab.data.series_common import ParsedSeries
 
 pytestmark = pytest.mark.data
 
-DEFAULT_MIRROR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-GISS_FILE = "giss/seatac_station.csv"
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_MIRROR = REPO.parent / "shared" / "data"
+GISS_FILE = "giss/USW00024233.csv"  # a station's file is named by its GHCN id (raw: data/raw/giss/)
+GISS_BOOK_FILE = "giss/seatac_station.csv"  # the same bytes under the book's name (a mirror alias)
 CET_DAT_FILE = "cet/cetdl1772on.dat"
 CET_DAILY_FILE = "cet/tdaily_cet.dat.txt"
 
@@ -111,3 +113,25 @@ def test_cet_files_agree_on_every_shared_day(cet_dat: ParsedSeries, cet_daily: P
 def test_parse_cet_dispatches_on_both_real_files(cet_dat: ParsedSeries, cet_daily: ParsedSeries) -> None:
     assert parse_cet(mirror_file(CET_DAT_FILE)).values.equals(cet_dat.values)
     assert parse_cet(mirror_file(CET_DAILY_FILE)).values.equals(cet_daily.values)
+
+
+@pytest.mark.data
+def test_giss_mirror_alias_is_the_same_file() -> None:
+    assert mirror_file(GISS_BOOK_FILE).read_bytes() == mirror_file(GISS_FILE).read_bytes()
+
+
+@pytest.mark.data
+@pytest.mark.parametrize(("dataset", "relative"), [("giss", GISS_FILE), ("cet", CET_DAT_FILE)])
+def test_registry_reads_the_repo_datasets_like_the_parsers(dataset: str, relative: str) -> None:
+    """Kind.read of params.yaml's dataset, on a folder laid out like data/raw/<dataset>/ (the mirror's)."""
+    from seqlab.config import load_params
+
+    path = mirror_file(relative)
+    config = load_params(REPO / "params.yaml").dataset(dataset)
+    parsed = config.kind.read(config, path.parent)
+    expected = parse_giss_csv(path) if dataset == "giss" else parse_cet(path)
+    assert parsed.values.equals(expected.values)
+    assert (parsed.frequency, parsed.missing) == (expected.frequency, expected.missing)
+    assert config.kind.season(config).kind == ("monthly" if dataset == "giss" else "daily")
+    with pytest.raises(FileNotFoundError, match=f"run `seqlab fetch {dataset}`"):
+        config.kind.read(config, path.parent / "absent")

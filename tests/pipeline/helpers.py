@@ -59,3 +59,22 @@ def clean_copy(parent: Path) -> tuple[Path, dict[str, str]]:
     run_command(["git", "add", "-A"], root, env)
     run_command(["git", "commit", "-q", "-m", "clean copy"], root, env)
     return root, env
+
+
+def bake_profile(params_file: Path, profile: str, kind: str) -> None:
+    """Write a profile's overrides of one kind's defaults into params.yaml itself (what dvc repro reads).
+
+    ``dvc repro`` knows no profiles: a test that wants the smoke budgets there writes them in.
+    """
+    import yaml
+
+    raw = yaml.safe_load(params_file.read_text())
+    prefix = f"defaults.{kind}."
+    for key, value in raw["profiles"][profile].items():
+        if key.startswith(prefix):
+            node = raw["defaults"][kind]
+            *parents, last = key.removeprefix(prefix).split(".")
+            for part in parents:
+                node = node[part]
+            node[last] = value
+    params_file.write_text(yaml.safe_dump(raw, sort_keys=False))

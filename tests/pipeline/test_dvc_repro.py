@@ -7,26 +7,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from seqlab.fileio import sha256_file
 from tests.pipeline.helpers import MIRROR, clean_copy, run_command
 
-STAGES = [
-    "fetch_imdb",
-    "fetch_giss",
-    "fetch_cet",
-    "generate_synthetic",
-    "validate_imdb",
-    "validate_giss",
-    "validate_cet",
-    "validate_synthetic",
-    "prepare_imdb",
-    "prepare_giss",
-    "prepare_cet",
-    "prepare_synthetic",
-]
+DATASETS = ("imdb", "giss", "cet", "synthetic", "mnist")
+STAGES = [f"{stage}@{dataset}" for stage in ("fetch", "validate", "prepare") for dataset in DATASETS]
 # The data half of the graph (the modelling half is covered in test_entry_points.py on synthetic).
-TARGETS = ["prepare_imdb", "prepare_giss", "prepare_cet", "prepare_synthetic"]
+TARGETS = [f"prepare@{dataset}" for dataset in DATASETS]
 
 pytestmark = [
     pytest.mark.slow,
@@ -51,7 +40,7 @@ def test_repro_runs_every_stage_then_is_clean_and_idempotent(project: tuple[Path
     first = _run(["dvc", "repro", *TARGETS], root, env)
     for stage in STAGES:
         assert f"Running stage '{stage}'" in first or f"Stage '{stage}' didn't change" in first, first
-    assert "Running stage 'prepare_imdb'" in first
+    assert "Running stage 'prepare@imdb'" in first
     assert "Data and pipelines are up to date." in _run(["dvc", "status", "--with-deps", *TARGETS], root, env)
 
     second = _run(["dvc", "repro", *TARGETS], root, env)
@@ -60,7 +49,7 @@ def test_repro_runs_every_stage_then_is_clean_and_idempotent(project: tuple[Path
         assert f"Stage '{stage}' didn't change, skipping" in second
 
     lock = json.loads((root / "data" / "sources.lock.json").read_text())
-    assert sha256_file(root / "data/raw/giss/station.csv") == lock["giss"]["sha256"]
+    assert sha256_file(root / "data/raw/giss/USW00024233.csv") == lock["giss"]["USW00024233.csv"]["sha256"]
     manifest = json.loads((root / "data/prepared/cet/manifest.json").read_text())
     assert manifest["series"]["test_period"] == {"first": "1991-01-13", "last": "2020-03-23", "count": 10663}
 
@@ -70,9 +59,11 @@ def test_changing_one_param_reruns_only_its_stage(project: tuple[Path, dict[str,
     params = root / "params.yaml"
     original = params.read_text()
     try:
-        params.write_text(original.replace("window_size: 24", "window_size: 12"))
+        raw = yaml.safe_load(original)
+        raw["defaults"]["giss_station"]["prepare"]["window_size"] = 12
+        params.write_text(yaml.safe_dump(raw, sort_keys=False))
         status = json.loads(_run(["dvc", "status", "--json", "--with-deps", *TARGETS], root, env))
-        assert set(status) == {"prepare_giss"}, status
+        assert set(status) == {"prepare@giss"}, status
     finally:
         params.write_text(original)
     assert json.loads(_run(["dvc", "status", "--json", "--with-deps", *TARGETS], root, env)) == {}
@@ -83,7 +74,7 @@ def test_pull_restores_the_exact_snapshot(project: tuple[Path, dict[str, str]]) 
     expected = {
         path: sha256_file(path) for path in sorted((root / "data" / "raw").glob("*/*")) if path.is_file()
     }
-    assert len(expected) == 4, expected
+    assert len(expected) == 6, expected  # one file each, and MNIST's two test-set files
     _run(["dvc", "push", "--with-deps", *TARGETS], root, env)
     shutil.rmtree(root / "data" / "raw")
     shutil.rmtree(root / "data" / "prepared")

@@ -15,22 +15,13 @@ from typing import Any
 import pytest
 import yaml
 
-from seqlab.config import apply_profile
-from tests.pipeline.helpers import clean_copy, run_command
+from seqlab.stages import STAGES
+from tests.pipeline.helpers import bake_profile, clean_copy, run_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.pipeline]
 
-TARGET = "register_synthetic"
-SYNTHETIC_STAGES = {
-    "generate_synthetic",
-    "validate_synthetic",
-    "prepare_synthetic",
-    "baselines_synthetic",
-    "tune_synthetic",
-    "train_synthetic",
-    "evaluate_synthetic",
-    "register_synthetic",
-}
+TARGET = "register@synthetic"
+SYNTHETIC_STAGES = {f"{stage}@synthetic" for stage in STAGES}
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +30,7 @@ def project(
 ) -> Iterator[tuple[Path, dict[str, str]]]:
     """A clean copy whose params.yaml *is* the smoke profile (what dvc repro reads)."""
     root, env = clean_copy(tmp_path_factory.mktemp("entry"))
-    raw = yaml.safe_load((root / "params.yaml").read_text())
-    (root / "params.yaml").write_text(yaml.safe_dump(apply_profile(raw, "smoke"), sort_keys=False))
+    bake_profile(root / "params.yaml", "smoke", "synthetic")
     run_command(["git", "commit", "-qam", "smoke budgets"], root, env)
     with pytest.MonkeyPatch.context() as patch:
         for name in ("MLFLOW_TRACKING_URI", "SEQLAB_DATA_MIRROR", "TF_CPP_MIN_LOG_LEVEL"):
@@ -117,15 +107,15 @@ def test_changing_a_training_key_reruns_training_and_what_follows(
     root, env = project
     params = root / "params.yaml"
     raw = yaml.safe_load(params.read_text())
-    raw["synthetic"]["training"]["epochs"] += 1
+    raw["defaults"]["synthetic"]["training"]["epochs"] += 1
     params.write_text(yaml.safe_dump(raw, sort_keys=False))
     assert set(
         json.loads(
             run_command(["dvc", "status", "--json", "--with-deps", TARGET], root, env, stdout_only=True)
         )
-    ) == {"train_synthetic"}
+    ) == {"train@synthetic"}
     assert _ran(run_command(["dvc", "repro", TARGET], root, env)) == {
-        "train_synthetic",
-        "evaluate_synthetic",
-        "register_synthetic",
+        "train@synthetic",
+        "evaluate@synthetic",
+        "register@synthetic",
     }

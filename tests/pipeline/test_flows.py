@@ -23,7 +23,15 @@ pytestmark = [
     pytest.mark.skipif(not (MIRROR / "imdb").is_dir(), reason=f"no data mirror at {MIRROR}"),
 ]
 
-KIND_COUNTS = {"imdb": (1, 2), "giss": (5, 2), "cet": (5, 2), "synthetic": (5, 2)}  # baselines, trials
+KIND_COUNTS = {
+    "imdb": (1, 2),
+    "giss": (5, 2),
+    "cet": (5, 2),
+    "synthetic": (5, 2),
+    "mnist": (2, 2),
+}  # baselines, trials
+METRIC = {"imdb": "test_accuracy", "mnist": "test_accuracy"}  # the series: test_mae
+DATA_FILE = {"imdb": "vocabulary.txt", "mnist": "manifest.json"}  # the series: normalization.json
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +63,7 @@ def _run_flow(root: Path, dataset: str, overrides: tuple[str, ...] = ()) -> dict
     return dataset_pipeline(dataset, "smoke", list(overrides), str(root))
 
 
-@pytest.mark.parametrize("dataset", ["synthetic", "giss", "cet", "imdb"])
+@pytest.mark.parametrize("dataset", ["synthetic", "giss", "cet", "imdb", "mnist"])
 def test_smoke_pipeline_leaves_a_complete_run_tree(project: Path, dataset: str) -> None:
     summary = _run_flow(project, dataset)
     assert list(summary["steps"]) == [
@@ -95,7 +103,7 @@ def test_smoke_pipeline_leaves_a_complete_run_tree(project: Path, dataset: str) 
         "none",
         "recurrent_dropout",
     ]
-    metric = "test_accuracy" if dataset == "imdb" else "test_mae"
+    metric = METRIC.get(dataset, "test_mae")
     for run in by_kind["variant"] + by_kind["baseline"]:
         assert math.isfinite(run.data.metrics[metric]), run.data.run_name
     for run in by_kind["variant"]:
@@ -118,7 +126,7 @@ def test_smoke_pipeline_leaves_a_complete_run_tree(project: Path, dataset: str) 
     plots = [item.path for item in client.list_artifacts(parent.info.run_id, "plots")]
     assert any(path.endswith(".png") for path in plots), plots
     data_files = {Path(item.path).name for item in client.list_artifacts(parent.info.run_id, "data")}
-    assert ("vocabulary.txt" if dataset == "imdb" else "normalization.json") in data_files
+    assert DATA_FILE.get(dataset, "normalization.json") in data_files
 
     champion = client.get_model_version_by_alias(f"seqlab-{dataset}", "champion")
     registry = json.loads((project / f"results/{dataset}/register/registry.json").read_text())
@@ -145,7 +153,7 @@ def test_rerun_skips_every_cached_step_and_records_a_new_tree(project: Path) -> 
 
 def test_changed_training_key_reruns_training_and_what_follows(project: Path) -> None:
     _run_flow(project, "synthetic")
-    changed = _run_flow(project, "synthetic", ("synthetic.training.epochs=2",))
+    changed = _run_flow(project, "synthetic", ("datasets.synthetic.training.epochs=2",))
     cached = {step: record["cached"] for step, record in changed["steps"].items()}
     assert cached == {
         "fetch": True,
@@ -180,7 +188,7 @@ def test_changed_training_key_reruns_training_and_what_follows(project: Path) ->
 
 def test_a_failing_step_leaves_its_run_failed_and_nothing_running(project: Path) -> None:
     with pytest.raises(Exception, match="family"):
-        _run_flow(project, "synthetic", ("synthetic.tuning.space.family={value: no_such_family}",))
+        _run_flow(project, "synthetic", ("datasets.synthetic.tuning.space.family={value: no_such_family}",))
     failed = _runs("synthetic", "tags.`seqlab.kind` = 'pipeline' and attributes.status = 'FAILED'")
     assert failed, "the failing pipeline run must be FAILED"
     latest = max(failed, key=lambda run: run.info.start_time)

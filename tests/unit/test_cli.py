@@ -21,6 +21,7 @@ from seqlab.fileio import sha256_file
 
 REPO = Path(__file__).resolve().parents[2]
 REPO_PARAMS = REPO / "params.yaml"
+GISS_FILE = "USW00024233.csv"  # a GISS station's raw file is named by its GHCN id
 # Read at import: the autouse fixture below removes the variable while each test runs.
 REAL_MIRROR = Path(os.environ.get(MIRROR_ENV) or REPO.parent / "shared" / "data")
 
@@ -63,21 +64,63 @@ def giss_root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
 
 def test_fetch_then_describe_synthetic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert seqlab(tmp_path, "fetch", "synthetic") == 0
-    assert "generated 1461 points" in capsys.readouterr().err
     raw = tmp_path / "data" / "raw" / "synthetic" / "synthetic.csv"
+    assert f"synthetic: generated {raw}" in capsys.readouterr().err
     assert raw.is_file()
+    assert len(raw.read_text(encoding="utf-8").splitlines()) == 1 + 1461  # header + the generated points
 
     summary = describe_json(tmp_path, "synthetic", capsys)
     assert summary["dataset"] == "synthetic"
+    assert summary["kind"] == "synthetic"
     assert summary["valid_records"] == 1461
     assert summary["missing"] == 0
-    assert summary["sha256"] == sha256_file(raw)
-    assert len(summary["sha256"]) == 64
-    assert summary["source_file"] == "data/raw/synthetic/synthetic.csv"
+    assert summary["frequency"] == "other"
+    assert (summary["first_index"], summary["last_index"]) == (0, 1460)
+    assert summary["files"] == {"synthetic.csv": sha256_file(raw)}
+    assert len(summary["files"]["synthetic.csv"]) == 64
+    assert summary["source_folder"] == "data/raw/synthetic"
+    # A generated file is made again from params, not locked.
+    assert "sha256_matches_lock" not in summary
+    assert not (tmp_path / "data" / "sources.lock.json").exists()
 
     # The plain (table) form prints the same facts.
     assert seqlab(tmp_path, "describe", "synthetic") == 0
-    assert "valid_records: 1461" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "valid_records: 1461" in out
+    assert f"synthetic.csv: {sha256_file(raw)}" in out
+
+
+def test_stage_prepare_synthetic_reads_its_season_from_the_registry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert seqlab(tmp_path, "fetch", "synthetic") == 0
+    assert seqlab(tmp_path, "stage", "prepare", "--dataset", "synthetic") == 0
+    err = capsys.readouterr().err
+    assert "synthetic: prepared into" in err and "stage prepare done" in err
+    folder = tmp_path / "data" / "prepared" / "synthetic"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["kind"] == "synthetic"
+    assert manifest["season"] == {"kind": "periodic", "count": manifest["source"]["period"]}
+    assert manifest["split_index"] == 1000
+    assert manifest["series"]["test_period"] == {"first": "1000", "last": "1460", "count": 461}
+    assert not (folder / "dates.txt").exists()  # positions, not dates
+
+
+def test_datasets_lists_each_with_its_kind_and_modality(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert seqlab(tmp_path, "datasets", "--json") == 0
+    rows = {row["dataset"]: row for row in json.loads(capsys.readouterr().out)}
+    assert {"imdb", "giss", "cet", "synthetic", "mnist"} <= set(rows)
+    assert rows["giss"]["kind"] == "giss_station" and rows["giss"]["modality"] == "series"
+    assert "station=USW00024233" in rows["giss"]["source"]
+    assert (rows["imdb"]["kind"], rows["imdb"]["modality"]) == ("aclimdb", "text")
+    assert (rows["mnist"]["kind"], rows["mnist"]["modality"]) == ("mnist_rows", "image")
+
+    assert seqlab(tmp_path, "datasets") == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["dataset", "kind", "modality", "source"]
+    assert any(line.split()[:3] == ["cet", "hadcet_daily", "series"] for line in table[1:])
 
 
 # --------------------------------------------------------------------------- GISS from the real mirror
@@ -91,26 +134,35 @@ def test_fetch_and_describe_giss(giss_root: Path, capsys: pytest.CaptureFixture[
     assert summary["last_date"] == "2024-09"
     assert summary["missing"] == 3
     assert summary["frequency"] == "monthly"
+    assert summary["kind"] == "giss_station"
+    assert summary["unit"] == "°C"
+    assert summary["source_folder"] == "data/raw/giss"
+    raw = giss_root / "data" / "raw" / "giss" / GISS_FILE
+    assert summary["files"] == {GISS_FILE: sha256_file(raw)}
     lock = json.loads((giss_root / "data" / "sources.lock.json").read_text(encoding="utf-8"))
-    assert lock["giss"]["sha256"] == summary["sha256"]
+    assert lock["giss"] == {GISS_FILE: {"sha256": sha256_file(raw), "size": raw.stat().st_size}}
     assert summary["sha256_matches_lock"] is True
 
 
 @pytest.mark.data
 def test_prepare_giss_manifest(giss_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert seqlab(giss_root, "prepare", "giss") == 0
+    assert seqlab(giss_root, "stage", "prepare", "--dataset", "giss") == 0
     assert "giss: prepared" in capsys.readouterr().err
     folder = giss_root / "data" / "prepared" / "giss"
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
 
-    raw = giss_root / "data" / "raw" / "giss" / "station.csv"
+    raw = giss_root / "data" / "raw" / "giss" / GISS_FILE
     series = parse_giss_csv(raw).values.loc[: pd.Timestamp("2019-12-01")]
     assert series.index[0] == pd.Timestamp("1950-01-01")
     assert series.size == 840
     values = series.to_numpy(dtype=np.float64)
     train = values[:792]
 
-    assert manifest["source"] == {"file": "station.csv", "sha256": sha256_file(raw)}
+    assert manifest["dataset"] == "giss"
+    assert manifest["kind"] == "giss_station"
+    assert (manifest["source"]["kind"], manifest["source"]["station"]) == ("giss_station", "USW00024233")
+    assert manifest["season"] == {"kind": "monthly", "count": 12}
+    assert manifest["split_index"] == 792
     assert manifest["normalization"]["mean"] == pytest.approx(float(np.mean(train)), rel=1e-12)
     assert manifest["normalization"]["std"] == pytest.approx(float(np.std(train)), rel=1e-12)
     assert manifest["normalization"]["fitted_on"] == "train_period"
@@ -157,11 +209,21 @@ def test_describe_before_fetch_tells_what_to_run(tmp_path: Path, capsys: pytest.
 
 
 def test_bad_param_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert seqlab(tmp_path, "--param", "cet.windowsize=3", "describe", "synthetic") == 2
-    assert "cet.windowsize" in capsys.readouterr().err
+    assert seqlab(tmp_path, "--param", "datasets.cet.prepare.windowsize=3", "describe", "synthetic") == 2
+    err = capsys.readouterr().err
+    assert "seqlab: error:" in err and "datasets.cet.prepare.windowsize: unknown key" in err
 
-    assert seqlab(tmp_path, "--param", "imdb.padding=middle", "fetch", "synthetic") == 2
-    assert "imdb.padding" in capsys.readouterr().err
+    # A kind-wide override is checked for every dataset of the kind, and named per dataset.
+    assert seqlab(tmp_path, "--param", "defaults.aclimdb.prepare.padding=middle", "fetch", "synthetic") == 2
+    assert "datasets.imdb.prepare.padding" in capsys.readouterr().err
+
+    # The old layout (a dataset name first) is not a key any more: the message says what is.
+    assert seqlab(tmp_path, "--param", "cet.windowsize=3", "fetch", "synthetic") == 2
+    err = capsys.readouterr().err
+    assert "cet.windowsize" in err and "datasets.<name>." in err
+
+    assert seqlab(tmp_path, "--param", "defaults.nokind.prepare.window_size=3", "fetch", "synthetic") == 2
+    assert "unknown kind 'nokind'" in capsys.readouterr().err
     assert not (tmp_path / "data").exists()
 
 
@@ -171,11 +233,19 @@ def test_missing_params_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert str(missing) in capsys.readouterr().err
 
 
-def test_unknown_dataset_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as caught:
-        run(["describe", "nope"])
-    assert caught.value.code == 2
-    assert "invalid choice" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "arguments",
+    [("describe", "nope"), ("fetch", "nope"), ("stage", "prepare", "--dataset", "nope")],
+)
+def test_unknown_dataset_exits_2_listing_the_configured_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], arguments: tuple[str, ...]
+) -> None:
+    # Datasets are configuration now (params.yaml's datasets:), so argparse cannot list them as choices.
+    assert seqlab(tmp_path, *arguments) == 2
+    err = capsys.readouterr().err
+    assert "seqlab: error: dataset 'nope' is not configured" in err
+    assert "giss" in err and "synthetic" in err
+    assert not (tmp_path / "data").exists()
 
 
 def test_lock_mismatch_exits_2_with_both_hashes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -183,26 +253,48 @@ def test_lock_mismatch_exits_2_with_both_hashes(tmp_path: Path, capsys: pytest.C
     mirror = tmp_path / "mirror"
     (mirror / "giss").mkdir(parents=True)
     content = b"a GISS file that is not the locked one\n"
-    (mirror / "giss" / "station.csv").write_bytes(content)
+    (mirror / "giss" / GISS_FILE).write_bytes(content)
     root = tmp_path / "project"
     lock = root / "data" / "sources.lock.json"
     lock.parent.mkdir(parents=True)
     wrong = "0123456789abcdef" * 4
+    other = {"cet": {"cetdl1772on.dat": {"sha256": "f" * 64, "size": 2}}}
     lock.write_text(
-        json.dumps({"giss": {"file": "station.csv", "sha256": wrong, "size": 1}}), encoding="utf-8"
+        json.dumps({"giss": {GISS_FILE: {"sha256": wrong, "size": 1}}, **other}), encoding="utf-8"
     )
 
     assert seqlab(root, "fetch", "giss", "--mirror", str(mirror)) == 2
     err = capsys.readouterr().err
     assert wrong in err
     assert hashlib.sha256(content).hexdigest() in err
-    assert "--update" in err
-    assert not (root / "data" / "raw" / "giss" / "station.csv").exists()
+    assert "seqlab fetch giss --update" in err
+    assert not (root / "data" / "raw" / "giss" / GISS_FILE).exists()
+    assert json.loads(lock.read_text(encoding="utf-8"))["giss"][GISS_FILE]["sha256"] == wrong
 
-    # --update takes it and records the new hash.
+    # --update takes it and records the new hash (and size); other datasets' entries are kept.
     assert seqlab(root, "fetch", "giss", "--mirror", str(mirror), "--update") == 0
-    recorded = json.loads(lock.read_text(encoding="utf-8"))["giss"]["sha256"]
-    assert recorded == hashlib.sha256(content).hexdigest()
+    recorded = json.loads(lock.read_text(encoding="utf-8"))
+    assert recorded["giss"] == {
+        GISS_FILE: {"sha256": hashlib.sha256(content).hexdigest(), "size": len(content)}
+    }
+    assert recorded["cet"] == other["cet"]
+    assert (root / "data" / "raw" / "giss" / GISS_FILE).read_bytes() == content
+
+
+def test_malformed_lock_exits_2_naming_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The lock of the old layout ({dataset: {file, sha256, size}}) is refused, not misread.
+    mirror = tmp_path / "mirror"
+    (mirror / "giss").mkdir(parents=True)
+    (mirror / "giss" / GISS_FILE).write_bytes(b"anything\n")
+    lock = tmp_path / "data" / "sources.lock.json"
+    lock.parent.mkdir(parents=True)
+    lock.write_text(
+        json.dumps({"giss": {"file": GISS_FILE, "sha256": "0" * 64, "size": 1}}), encoding="utf-8"
+    )
+    assert seqlab(tmp_path, "fetch", "giss", "--mirror", str(mirror)) == 2
+    err = capsys.readouterr().err
+    assert str(lock) in err and "{dataset: {file: {sha256, size}}}" in err
+    assert not (tmp_path / "data" / "raw" / "giss" / GISS_FILE).exists()
 
 
 # --------------------------------------------------------------------------- the installed entry point
@@ -213,7 +305,7 @@ def test_console_script_is_installed() -> None:
     assert script.is_file(), f"{script} missing: is the package installed (pip install -e .)?"
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
-    for command in ("fetch", "prepare", "describe"):
+    for command in ("datasets", "fetch", "describe", "stage", "run"):
         assert command in result.stdout
 
 

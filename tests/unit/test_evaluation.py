@@ -15,10 +15,10 @@ from seqlab.evaluation import (
     leaderboard,
     regression_metrics,
     skill,
-    stack_classifiers,
     write_leaderboard,
 )
 from seqlab.plots import (
+    plot_class_confusion,
     plot_confusion_matrix,
     plot_forecast,
     plot_learning_curves,
@@ -233,40 +233,13 @@ def test_plot_roc_and_confusion_matrix(tmp_path: Path) -> None:
         plot_roc(np.ones(5), np.ones(5) / 2, tmp_path / "bad.png")
 
 
-def _noisy_member(labels: np.ndarray, flip: float, rng: np.random.Generator) -> np.ndarray:
-    """Probabilities that are right with a margin except on a ``flip`` share of the rows."""
-    wrong = rng.random(labels.size) < flip
-    confident = np.where(labels == 1, 0.8, 0.2)
-    return np.where(wrong, 1 - confident, confident) + rng.uniform(-0.05, 0.05, labels.size)
-
-
-def test_stacking_weights_the_better_member_and_beats_each_on_unseen_rows() -> None:
+def test_plot_class_confusion(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    labels = rng.integers(0, 2, 4000)
-    members = {"good": _noisy_member(labels, 0.10, rng), "weak": _noisy_member(labels, 0.30, rng)}
-    members["other"] = _noisy_member(labels, 0.15, rng)
-    fit, new = slice(0, 2000), slice(2000, 4000)
-    ensemble = stack_classifiers({k: v[fit] for k, v in members.items()}, labels[fit])
-    assert ensemble.members == ("good", "weak", "other")
-    assert ensemble.coefficients["good"] > ensemble.coefficients["other"] > ensemble.coefficients["weak"] > 0
-    combined = ensemble.predict_proba({k: v[new] for k, v in members.items()})
-    accuracy = classification_metrics(labels[new], combined)["test_accuracy"]
-    best_single = max(classification_metrics(labels[new], v[new])["test_accuracy"] for v in members.values())
-    assert accuracy > best_single + 0.01  # independent errors: the vote corrects some of the best's
-    assert 0.85 < ensemble.cv_accuracy < 1.0
-
-
-def test_stacking_rejects_bad_members_naming_them() -> None:
-    labels = np.array([0, 1, 0, 1, 0, 1, 0, 1, 0, 1])
-    good = np.linspace(0.1, 0.9, 10)
-    with pytest.raises(ValueError, match="at least 2 members"):
-        stack_classifiers({"only": good}, labels)
-    with pytest.raises(ValueError, match=r"probabilities\['short'\]: 3 values do not match 10"):
-        stack_classifiers({"a": good, "short": good[:3]}, labels)
-    with pytest.raises(ValueError, match=r"probabilities\['logits'\]: expected probabilities in \[0, 1\]"):
-        stack_classifiers({"a": good, "logits": good * 4 - 2}, labels)
-    with pytest.raises(ValueError, match="y_true: expected binary labels"):
-        stack_classifiers({"a": good, "b": good}, labels * 2)
-    ensemble = stack_classifiers({"a": good, "b": good[::-1]}, labels)
-    with pytest.raises(ValueError, match=r"no predictions for members \['b'\]"):
-        ensemble.predict_proba({"a": good})
+    labels = rng.integers(0, 10, 300)
+    guesses = np.where(rng.random(300) < 0.8, labels, rng.integers(0, 10, 300))
+    assert_png(plot_class_confusion(labels, guesses, tmp_path / "classes.png", 10))
+    with pytest.raises(ValueError, match="do not match"):
+        plot_class_confusion(labels, guesses[:-1], tmp_path / "bad.png", 10)
+    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.9"):
+        plot_class_confusion(labels, np.full(300, 10), tmp_path / "bad.png", 10)
+    assert not (tmp_path / "bad.png").exists()

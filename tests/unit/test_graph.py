@@ -7,10 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from flows import graph
-from flows.pipeline import STEPS
-from seqlab.config import DATASETS, load_params
+from seqlab.config import load_params
+from seqlab.stages import STAGES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,76 +29,92 @@ def project(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("profile", ["default", "smoke", "full"])
 def test_every_step_of_every_dataset_is_a_stage_whose_params_exist(profile: str) -> None:
     params = load_params(REPO / "params.yaml", profile=profile)
-    for dataset in DATASETS:
-        for step in STEPS:
+    resolved = graph.stages(REPO)
+    assert set(resolved) == {graph.stage_name(step, name) for step in STAGES for name in params.datasets}
+    produced = {out for spec in resolved.values() for out in spec["outs"]}
+    for dataset in params.datasets:
+        for step in STAGES:
             name = graph.stage_name(step, dataset)
-            spec = graph.stage_spec(REPO, name)
-            assert dataset in spec["cmd"], name
+            assert resolved[name]["cmd"] == [f"seqlab stage {step} --dataset {dataset}"], name
             for key in graph.params_keys(REPO, name):
-                graph.param_value(params, key)  # raises if dvc.yaml names a key params.yaml lacks
+                params.value_of(key, dataset)  # raises if dvc.yaml names a key the params lack
             for dependency in graph.dependencies(REPO, name):
-                produced = any(
-                    dependency == out or dependency.startswith(f"{out}/")
-                    for other in graph._load(str(REPO / "dvc.yaml"), 0)
-                    for out in graph.outputs(REPO, other)
-                )
-                assert produced or (REPO / dependency).exists(), (
+                made = any(dependency == out or dependency.startswith(f"{out}/") for out in produced)
+                assert made or (REPO / dependency).exists(), (
                     f"{name}: {dependency} is neither source nor output"
                 )
 
 
+def test_a_dataset_added_to_params_gets_every_stage_without_editing_dvc_yaml(project: Path) -> None:
+    params_file = project / "params.yaml"
+    raw = yaml.safe_load(params_file.read_text())
+    raw["datasets"]["caen"] = {
+        "source": {"kind": "giss_station", "station": "FRM00007027"},
+        "end_date": "2019-12-01",
+        "test_size": 48,
+    }
+    params_file.write_text(yaml.safe_dump(raw, sort_keys=False))
+    resolved = graph.stages(project)
+    assert {name for name in resolved if name.endswith("@caen")} == {f"{step}@caen" for step in STAGES}
+    assert graph.params_keys(project, "train@caen") == ["datasets.caen", "defaults.giss_station.training"]
+    assert graph.outputs(project, "prepare@caen") == ["data/prepared/caen"]
+    # the resolved graph is remembered per content of dvc.yaml and params.yaml
+    assert list((project / graph.GRAPH_CACHE).glob("*.json"))
+
+
 def test_key_follows_exactly_the_params_a_stage_reads(project: Path) -> None:
     base = load_params(project / "params.yaml")
-    key = graph.stage_key(project, "train_synthetic", base)
-    assert key == graph.stage_key(project, "train_synthetic", base)
-    changed = load_params(project / "params.yaml", ["synthetic.training.epochs=7"])
-    assert graph.stage_key(project, "train_synthetic", changed) != key
-    assert graph.stage_key(project, "tune_synthetic", changed) == graph.stage_key(
-        project, "tune_synthetic", base
+    key = graph.stage_key(project, "train@synthetic", base, "synthetic")
+    assert key == graph.stage_key(project, "train@synthetic", base, "synthetic")
+    changed = load_params(project / "params.yaml", ["datasets.synthetic.training.epochs=7"])
+    assert graph.stage_key(project, "train@synthetic", changed, "synthetic") != key
+    assert graph.stage_key(project, "tune@synthetic", changed, "synthetic") == graph.stage_key(
+        project, "tune@synthetic", base, "synthetic"
     )
-    unrelated = load_params(project / "params.yaml", ["giss.training.epochs=7"])
-    assert graph.stage_key(project, "train_synthetic", unrelated) == key
+    unrelated = load_params(project / "params.yaml", ["defaults.giss_station.training.epochs=7"])
+    assert graph.stage_key(project, "train@synthetic", unrelated, "synthetic") == key
+    # a profile's kind-wide value is what the run uses, so it is what the key follows
+    smoke = load_params(project / "params.yaml", profile="smoke")
+    assert graph.stage_key(project, "train@synthetic", smoke, "synthetic") != key
 
 
 def test_key_follows_the_content_of_deps(project: Path) -> None:
     params = load_params(project / "params.yaml")
-    before = graph.stage_key(project, "train_synthetic", params)
+    before = graph.stage_key(project, "train@synthetic", params, "synthetic")
     trials = project / "results/synthetic/tune/trials.json"
     trials.parent.mkdir(parents=True)
     trials.write_text("{}")
-    after = graph.stage_key(project, "train_synthetic", params)
+    after = graph.stage_key(project, "train@synthetic", params, "synthetic")
     assert after != before
     trials.write_text('{"best": null}')
-    assert graph.stage_key(project, "train_synthetic", params) != after
+    assert graph.stage_key(project, "train@synthetic", params, "synthetic") != after
     (project / "src/seqlab/models/__pycache__").mkdir(exist_ok=True)
     (project / "src/seqlab/models/__pycache__/x.pyc").write_bytes(b"bytecode")
-    assert graph.stage_key(project, "train_synthetic", params) != after  # content changed above
-    key = graph.stage_key(project, "train_synthetic", params)
+    key = graph.stage_key(project, "train@synthetic", params, "synthetic")
     (project / "src/seqlab/models/__pycache__/y.pyc").write_bytes(b"more bytecode")
-    assert graph.stage_key(project, "train_synthetic", params) == key  # bytecode is not source
+    assert graph.stage_key(project, "train@synthetic", params, "synthetic") == key  # bytecode is not source
 
 
 def test_outputs_present_needs_every_output(project: Path) -> None:
-    assert graph.outputs(project, "baselines_giss") == [
+    assert graph.outputs(project, "baselines@giss") == [
         "results/giss/baselines/predictions.npz",
         "results/giss/baselines/metrics.json",
     ]
-    assert not graph.outputs_present(project, "baselines_giss")
+    assert not graph.outputs_present(project, "baselines@giss")
     folder = project / "results/giss/baselines"
     folder.mkdir(parents=True)
     (folder / "metrics.json").write_text("{}")
-    assert not graph.outputs_present(project, "baselines_giss")
+    assert not graph.outputs_present(project, "baselines@giss")
     (folder / "predictions.npz").write_bytes(b"")
-    assert graph.outputs_present(project, "baselines_giss")
+    assert graph.outputs_present(project, "baselines@giss")
 
 
 def test_unknown_stage_and_key_are_named(project: Path) -> None:
-    with pytest.raises(KeyError, match="train_nowhere"):
-        graph.stage_spec(project, "train_nowhere")
+    with pytest.raises(KeyError, match="train@nowhere"):
+        graph.stage_spec(project, "train@nowhere")
     with pytest.raises(KeyError, match="synthetic.nope"):
-        graph.param_value(load_params(project / "params.yaml"), "synthetic.nope")
-    assert graph.stage_name("fetch", "synthetic") == "generate_synthetic"
-    assert graph.stage_name("fetch", "cet") == "fetch_cet"
+        load_params(project / "params.yaml").value_of("datasets.synthetic.nope", "synthetic")
+    assert graph.stage_name("fetch", "cet") == "fetch@cet"
 
 
 def test_file_hashes_are_remembered_across_processes_until_the_file_changes(tmp_path: Path) -> None:
@@ -142,9 +159,9 @@ def test_file_hashes_are_remembered_across_processes_until_the_file_changes(tmp_
 def test_key_with_remembered_hashes_still_follows_a_changed_dep(project: Path) -> None:
     params = load_params(project / "params.yaml")
     name = graph.stage_name("prepare", "synthetic")
-    before = graph.stage_key(project, name, params)
+    before = graph.stage_key(project, name, params, "synthetic")
     assert (project / graph.HASH_CACHE).is_file()
-    assert graph.stage_key(project, name, params) == before
+    assert graph.stage_key(project, name, params, "synthetic") == before
     source = next(path for path in graph.dependencies(project, name) if path.endswith(".py"))
     (project / source).write_text((project / source).read_text() + "\n# changed\n")
-    assert graph.stage_key(project, name, params) != before
+    assert graph.stage_key(project, name, params, "synthetic") != before

@@ -519,3 +519,60 @@ def test_nbsvm_model_saves_with_its_ratios_and_ignores_padding_side(tmp_path: Pa
     loaded = keras.models.load_model(tmp_path / "nbsvm.keras")
     np.testing.assert_allclose(np.asarray(loaded.get_layer("naive_bayes_ngrams").ratios), ratios)
     np.testing.assert_allclose(loaded.predict(pre, verbose=0), model.predict(pre, verbose=0), atol=1e-6)
+
+
+# --------------------------------------------------------------------------- images read row by row
+
+
+def digit_rows(count: int = 6, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).random(size=(count, 5, 4)).astype("float32")
+
+
+@pytest.mark.parametrize(
+    ("family", "options"),
+    [("gru", {}), ("lstm", {"bidirectional": True}), ("dense", {}), ("conv1d", {"kernel_size": 2})],
+)
+def test_rows_model_gives_class_probabilities(family: str, options: dict[str, Any]) -> None:
+    from seqlab.models.builders import build_rows_model
+
+    model = build_rows_model(family, 5, 4, 3, units=4, filters=4, seed=0, **options)
+    assert model.input_shape == (None, 5, 4)
+    assert model.output_shape == (None, 3)
+    probabilities = model.predict(digit_rows(), verbose=0)
+    assert probabilities.shape == (6, 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert model.loss == "sparse_categorical_crossentropy"
+    again = build_rows_model(family, 5, 4, 3, units=4, filters=4, seed=0, **options)
+    np.testing.assert_allclose(again.predict(digit_rows(), verbose=0), probabilities, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_rows_model_trains_on_labels_and_saves(tmp_path: Path) -> None:
+    from seqlab.models.builders import build_rows_model
+
+    model = build_rows_model("gru", 5, 4, 3, units=4, seed=1, learning_rate=0.01)
+    x = digit_rows(12, seed=1)
+    model.fit(x, np.arange(12) % 3, epochs=1, verbose=0)
+    path = tmp_path / "rows.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"rows": 0}, "rows must be an integer >= 1"),
+        ({"columns": 2.5}, "columns must be an integer >= 1"),
+        ({"classes": 1}, "classes must be an integer >= 2"),
+        ({"family": "transformer"}, "family"),
+        ({"learning_rate": 0.0}, "learning_rate must be a positive finite number"),
+        ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
+    ],
+)
+def test_rows_model_rejects_bad_arguments_naming_them(arguments: dict[str, Any], message: str) -> None:
+    from seqlab.models.builders import build_rows_model
+
+    values: dict[str, Any] = {"family": "gru", "rows": 5, "columns": 4, "classes": 3, **arguments}
+    with pytest.raises(ValueError, match=message):
+        build_rows_model(**values)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-from seqlab.experiment import CALENDAR_HARMONICS_MAX, SeriesData, model_inputs
+from seqlab.config import resolve
+from seqlab.datasets import SeriesDataset
+from seqlab.modalities.series import CALENDAR_HARMONICS_MAX, SeriesData, model_inputs
 from seqlab.models import ColumnSlice, ShiftByAnchor, WindowAnchor, build_series_model
 from seqlab.prep.series import calendar_features
 
@@ -103,19 +106,47 @@ def test_layers_reject_bad_configuration() -> None:
         ShiftByAnchor(0)
 
 
-def _series(dataset: str, dates: list[str] | None, period: int = 4) -> SeriesData:
+def _config() -> SeriesDataset:
+    """A tiny synthetic dataset's configuration (SeriesData reads its seasons from the manifest, not it)."""
+    source = {"n_points": 10, "baseline": 0.0, "slope": 0.0, "amplitude": 1.0, "noise_level": 0.0, "seed": 0}
+    raw = {
+        "datasets": {"toy": {"source": {"kind": "synthetic", **source, "period": 4}, "split_index": 6}},
+        "defaults": {
+            "synthetic": {
+                "source": {},
+                "prepare": {"window_size": 3, "validation_fraction": 0.1},
+                "baselines": {"ar_order": 1},
+                "tuning": {"space": {"units": {"value": 4}}},
+                "training": {"variants": {"none": {}}},
+            }
+        },
+    }
+    config = resolve(raw).dataset("toy")
+    assert isinstance(config, SeriesDataset)
+    return config
+
+
+def _series(folder: Path, season: tuple[str, int], dates: list[str] | None) -> SeriesData:
+    """A prepared folder as the series modality writes it (test split only), read back as SeriesData."""
     values = np.arange(10, dtype="float64")
     target_index = np.array([[6], [7], [8]])
-    arrays = {
-        "values": values,
-        "x_test": np.stack([values[i - 3 : i] for i in target_index[:, 0]]),
-        "test_target_index": target_index,
-    }
-    return SeriesData(arrays=arrays, manifest={"params": {"period": period}}, dates=dates, dataset=dataset)
+    folder.mkdir()
+    np.savez(
+        folder / "windows.npz",
+        values=values,
+        x_test=np.stack([values[i - 3 : i] for i in target_index[:, 0]]),
+        test_target_index=target_index,
+    )
+    if dates is not None:
+        (folder / "dates.txt").write_text("\n".join(dates) + "\n", encoding="utf-8")
+    manifest = {"season": {"kind": season[0], "count": season[1]}}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return SeriesData(_config(), folder, manifest)
 
 
-def test_inputs_append_the_targets_calendar_and_model_inputs_select_from_them() -> None:
-    series = _series("synthetic", None, period=4)
+def test_inputs_append_the_targets_calendar_and_model_inputs_select_from_them(tmp_path: Path) -> None:
+    series = _series(tmp_path / "toy", ("periodic", 4), None)
+    assert (series.season_kind, series.season_count, series.dates) == ("periodic", 4, None)
     rows = series.inputs("test")
     assert rows.shape == (3, 3 + 2 * CALENDAR_HARMONICS_MAX)
     # Targets 6, 7, 8 have phases 2/4, 3/4, 0/4 of the period.
@@ -130,8 +161,10 @@ def test_inputs_append_the_targets_calendar_and_model_inputs_select_from_them() 
         model_inputs(rows, {"calendar_harmonics": CALENDAR_HARMONICS_MAX + 1})
 
 
-def test_monthly_calendar_comes_from_the_dates() -> None:
+def test_monthly_calendar_comes_from_the_dates(tmp_path: Path) -> None:
     dates = [f"2019-{month:02d}" for month in range(3, 13)]  # target 6 is 2019-09
-    rows = _series("giss", dates).inputs("test")
+    series = _series(tmp_path / "toy", ("monthly", 12), dates)
+    assert series.dates == dates
+    rows = series.inputs("test")
     months = np.array([8, 9, 10])  # September, October, November as 0-based months
     np.testing.assert_allclose(rows[:, 3], np.sin(2 * np.pi * months / 12), atol=1e-6)

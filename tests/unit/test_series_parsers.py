@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from seqlab.data.cet import parse_cet, parse_cet_daily_lines, parse_cet_dat
 from seqlab.data.giss import parse_giss_csv
 from seqlab.data.series_common import ParsedSeries
-from seqlab.data.synthetic import make_synthetic_series
+from seqlab.data.synthetic import make_synthetic_series, read_synthetic, write_synthetic_csv
 from seqlab.errors import DataFormatError
 
 Parser = Callable[..., ParsedSeries]
@@ -630,3 +630,33 @@ def test_synthetic_series_rejects_bad_arguments(kwargs: dict[str, float], name: 
     with pytest.raises(ValueError, match=name) as info:
         make_synthetic_series(**kwargs)  # type: ignore[arg-type]
     assert str(next(iter(kwargs.values()))) in str(info.value)
+
+
+def test_synthetic_csv_round_trips_exactly_as_a_series_without_dates(tmp_path: Path) -> None:
+    series = make_synthetic_series(n_points=50, seed=3)
+    path = write_synthetic_csv(series, tmp_path / "raw" / "synthetic.csv")
+    assert path.read_text(encoding="utf-8").splitlines()[0] == "time,value"
+    parsed = read_synthetic(path)
+    assert parsed.frequency == "other"
+    assert (parsed.missing, parsed.filled, parsed.source) == (0, 0, path)
+    assert parsed.values.dtype == np.float64
+    np.testing.assert_array_equal(parsed.values.index, np.arange(50))
+    np.testing.assert_array_equal(parsed.values.to_numpy().astype(np.float32), series)  # bit for bit
+    assert [entry.name for entry in path.parent.iterdir()] == ["synthetic.csv"]  # no temporary left
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "fragment"),
+    [
+        ("t,value\n0,1.0\n", 1, "expected the header 'time,value'"),
+        ("time,value\n", 1, "at least one row"),
+        ("time,value\n0,1.0\n2,2.0\n", 3, "time should be 1"),
+        ("time,value\n1,1.0\n", 2, "time should be 0"),
+        ("time,value\n0,abc\n", None, "not a time,value CSV"),
+    ],
+)
+def test_synthetic_csv_is_read_strictly(
+    tmp_path: Path, content: str, line: int | None, fragment: str
+) -> None:
+    path = write_bytes(tmp_path, "synthetic.csv", content)
+    expect_format_error(read_synthetic, path, line, fragment)

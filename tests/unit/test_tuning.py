@@ -12,9 +12,10 @@ import keras_tuner
 import numpy as np
 import pytest
 
-from seqlab.config import SpaceEntry, TuningParams
+from seqlab.artifacts import SearchResult
 from seqlab.models import build_series_model
-from seqlab.tuning import SearchResult, declare, search
+from seqlab.schema import SpaceEntry, TuningParams
+from seqlab.tuning import declare, search
 from tests.unit.helpers import DrawingThread
 
 WINDOW = 8
@@ -94,6 +95,16 @@ def test_declare_maps_each_kind_of_entry() -> None:
     assert isinstance(rate, float) and 1e-4 <= rate <= 1e-2
     assert isinstance(space["dropout"], keras_tuner.engine.hyperparameters.Float)
     assert space["dropout"].step == pytest.approx(0.1) and 0.0 <= dropout <= 0.5
+
+
+def test_declare_maps_a_true_false_choice_to_a_boolean() -> None:
+    # A Choice of [False, True] would hand the builder 0 and 1; a Boolean hands it real booleans.
+    hp = keras_tuner.HyperParameters()
+    assert declare(hp, "bidirectional", SpaceEntry(values=[False, True])) is False
+    assert declare(hp, "mixed", SpaceEntry(values=[0, 1])) == 0
+    space = {item.name: item for item in hp.space}
+    assert isinstance(space["bidirectional"], keras_tuner.engine.hyperparameters.Boolean)
+    assert isinstance(space["mixed"], keras_tuner.engine.hyperparameters.Choice)
 
 
 @pytest.mark.slow

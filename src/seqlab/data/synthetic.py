@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import math
 import numbers
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
+
+from seqlab.data.series_common import ParsedSeries
+from seqlab.errors import DataFormatError
+from seqlab.fileio import atomic_open
 
 
 def seasonal_pattern(season_time: np.ndarray) -> np.ndarray:
@@ -35,3 +41,30 @@ def make_synthetic_series(
     noise = np.random.RandomState(seed).randn(n_points) * noise_level
     series += noise
     return np.asarray(series, dtype=np.float32)
+
+
+def write_synthetic_csv(series: np.ndarray, destination: str | Path) -> Path:
+    """Write the series as a raw ``time,value`` CSV, so it is versioned like real data."""
+    destination = Path(destination)
+    with atomic_open(destination) as handle:
+        handle.write("time,value\n")
+        # repr of a float32 round-trips exactly, so the prepared data equals the generated series.
+        handle.writelines(f"{index},{value!r}\n" for index, value in enumerate(series.tolist()))
+    return destination
+
+
+def read_synthetic(path: str | Path) -> ParsedSeries:
+    """Read the generated CSV back strictly (time must be 0, 1, 2, …), as float32 values."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype={"time": "int64", "value": "float32"})
+    except (ValueError, pd.errors.ParserError) as error:
+        raise DataFormatError(path, f"not a time,value CSV: {error}") from error
+    if list(frame.columns) != ["time", "value"] or frame.empty:
+        raise DataFormatError(path, "expected the header 'time,value' and at least one row", line=1)
+    expected_time = np.arange(len(frame))
+    bad = np.flatnonzero(frame["time"].to_numpy() != expected_time)
+    if bad.size:
+        raise DataFormatError(path, f"time should be {bad[0]}", line=int(bad[0]) + 2)
+    values = frame["value"].to_numpy(dtype=np.float32).astype(np.float64)
+    return ParsedSeries(values=pd.Series(values), source=path, frequency="other", missing=0, filled=0)

@@ -435,6 +435,68 @@ def build_text_model(
         return _compiled_text_model(keras.Model(inputs, outputs, name=f"text_{body.family}"), learning_rate)
 
 
+def build_rows_model(
+    family: str,
+    rows: int,
+    columns: int,
+    classes: int,
+    *,
+    units: int = 128,
+    layers: int = 1,
+    dropout: float = 0.0,
+    recurrent_dropout: float = 0.0,
+    bidirectional: bool = False,
+    merge_mode: str = "concat",
+    cell: str = "lstm",
+    filters: int = 32,
+    kernel_size: int = 3,
+    strides: int = 1,
+    dilation_rate: int = 1,
+    conv_layers: int = 1,
+    dense_units: int = 0,
+    learning_rate: float = 1e-3,
+    seed: int | None = None,
+) -> keras.Model:
+    """Build and compile a classifier that reads an image [rows, columns] one row per step.
+
+    The body is the families' shared one (a recurrent stack keeps its last state; dense and conv1d
+    flatten the steps); the head is Dense(classes, softmax) on sparse class labels.
+    """
+    body = _Body.validated(
+        family,
+        SERIES_FAMILIES,
+        units=units,
+        layers=layers,
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
+        bidirectional=bidirectional,
+        merge_mode=merge_mode,
+        cell=cell,
+        filters=filters,
+        kernel_size=kernel_size,
+        strides=strides,
+        dilation_rate=dilation_rate,
+        conv_layers=conv_layers,
+        dense_units=dense_units,
+    )
+    rows = _positive_int(rows, "rows")
+    columns = _positive_int(columns, "columns")
+    classes = _positive_int(classes, "classes", minimum=2)
+    learning_rate = _learning_rate(learning_rate)
+    seed = _seed(seed)
+    with seeded(seed):
+        inputs = keras.Input(shape=(rows, columns), name="rows")
+        x = _add_body(inputs, body, dense_reduction="flatten", conv_reduction="flatten")
+        outputs = keras.layers.Dense(classes, activation="softmax", name="class_probabilities")(x)
+        model = keras.Model(inputs, outputs, name=f"rows_{body.family}")
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model
+
+
 def _compiled_text_model(model: keras.Model, learning_rate: float) -> keras.Model:
     """Compile a sentiment classifier: Adam, binary cross-entropy, accuracy and ROC AUC."""
     model.compile(

@@ -1,0 +1,349 @@
+"""Series datasets: the protocol's period, a time split, normalisation on train, windows, forecasts.
+
+Series model inputs are one row per forecast: the last ``window_size`` values, then the target's
+calendar as sine/cosine features (month, day of year, or ``t % period``: known in advance, as the
+climatology baselines use it). A model keeps the first ``calendar_harmonics`` of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from seqlab.data.series_common import ParsedSeries
+from seqlab.datasets import DatasetConfig, SeriesDataset
+from seqlab.fileio import atomic_open, save_arrays, write_json
+from seqlab.modalities import Builder, Log, Modality, PreparedData, array_record, load_arrays
+
+# Series model inputs carry the calendar features of the target for this many harmonics; a model uses the
+# first ``calendar_harmonics`` of them (a hyperparameter, 0 = none).
+CALENDAR_HARMONICS_MAX = 4
+DATE_FORMATS = {"MS": "%Y-%m", "D": "%Y-%m-%d"}
+FREQUENCY_NAMES = {"MS": "monthly", "D": "daily"}
+
+
+def _series_config(dataset: DatasetConfig) -> SeriesDataset:
+    if not isinstance(dataset, SeriesDataset):
+        raise TypeError(f"{dataset.name} is not a series dataset")
+    return dataset
+
+
+def protocol_series(dataset: DatasetConfig, parsed: ParsedSeries) -> tuple[pd.Series, list[str] | None]:
+    """Return the values between the protocol's start and end dates, and their dates (or None)."""
+    config = _series_config(dataset)
+    series = parsed.values
+    if parsed.frequency not in DATE_FORMATS:
+        for key in ("start_date", "end_date"):
+            if getattr(config, key) is not None:
+                raise ValueError(f"datasets.{config.name}.{key}: this series has no dates; use split_index")
+        return series, None
+    start = pd.Timestamp(config.start_date) if config.start_date is not None else None
+    end = pd.Timestamp(config.end_date) if config.end_date is not None else None
+    series = series.loc[start:end]
+    if series.empty:
+        raise ValueError(
+            f"datasets.{config.name}: no values between start_date {config.start_date} and end_date "
+            f"{config.end_date} (the data runs {parsed.values.index[0].date()} .. "
+            f"{parsed.values.index[-1].date()})"
+        )
+    return series, [stamp.strftime(DATE_FORMATS[parsed.frequency]) for stamp in series.index]
+
+
+def model_inputs(array: np.ndarray, values: dict[str, Any] | None) -> np.ndarray:
+    """Select what a series model of hyperparameters ``values`` reads from :meth:`SeriesData.inputs` rows.
+
+    The last ``window_size`` steps of the prepared window (window size as a hyperparameter), then the
+    first ``calendar_harmonics`` harmonics' calendar features.
+    """
+    if values is None:
+        return array
+    prepared = array.shape[1] - 2 * CALENDAR_HARMONICS_MAX
+    window = array[:, :prepared]
+    size = values.get("window_size")
+    if size is not None:
+        window = window[:, -int(size) :]
+    harmonics = int(values.get("calendar_harmonics", 0) or 0)
+    if harmonics > CALENDAR_HARMONICS_MAX:
+        raise ValueError(f"calendar_harmonics: at most {CALENDAR_HARMONICS_MAX}, got {harmonics}")
+    if not harmonics:
+        return np.ascontiguousarray(window)
+    return np.concatenate([window, array[:, prepared : prepared + 2 * harmonics]], axis=1)
+
+
+class SeriesData(PreparedData):
+    """Prepared windows of a series plus what puts them back in real units and dates."""
+
+    def __init__(self, dataset: DatasetConfig, folder: Path, manifest: dict[str, Any]) -> None:
+        super().__init__(dataset, folder, manifest)
+        self.arrays = load_arrays(folder / "windows.npz")
+        dates_file = folder / "dates.txt"
+        self.dates = dates_file.read_text(encoding="utf-8").split() if dates_file.exists() else None
+
+    @property
+    def season_kind(self) -> str:
+        """How seasons are read: "monthly" or "daily" from the dates, else "periodic" from the index."""
+        return str(self.manifest["season"]["kind"])
+
+    @property
+    def season_count(self) -> int:
+        """Number of distinct season keys: 12 months, 365 days, or the period."""
+        return int(self.manifest["season"]["count"])
+
+    @cached_property
+    def season_keys(self) -> np.ndarray:
+        """Season key of every position of the series (see :func:`seqlab.baselines.season_keys`)."""
+        from seqlab.baselines import season_keys
+
+        size = int(self.arrays["values"].size)
+        return season_keys(self.season_kind, self.dates, size, self.season_count)
+
+    def inputs(self, split: str) -> np.ndarray:
+        """Model inputs of a split: the prepared windows, then the calendar features of each target."""
+        from seqlab.prep.series import calendar_features
+
+        first_target = self.arrays[f"{split}_target_index"][:, 0]
+        calendar = calendar_features(
+            self.season_keys[first_target], self.season_count, CALENDAR_HARMONICS_MAX
+        )
+        return np.concatenate([self.arrays[f"x_{split}"], calendar], axis=1).astype("float32")
+
+    @property
+    def mean(self) -> float:
+        """Normalisation mean fitted on the training period."""
+        return float(self.manifest["normalization"]["mean"])
+
+    @property
+    def std(self) -> float:
+        """Normalisation std fitted on the training period."""
+        return float(self.manifest["normalization"]["std"])
+
+    def fit_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Windows of the training period (the validation part is its end)."""
+        return (
+            self.inputs("train"),
+            self.arrays["y_train"].astype("float32"),
+            self.inputs("validation"),
+            self.arrays["y_validation"].astype("float32"),
+        )
+
+    def builder(self) -> Builder:
+        """Return a forecaster of the prepared horizon; a tuned window may only shorten the prepared one."""
+        from seqlab.models.builders import build_series_model
+
+        config = _series_config(self.dataset)
+        prepared_window = int(self.manifest["params"]["window_size"])
+        horizon = int(self.manifest["params"]["horizon"])
+
+        def build(**values: Any) -> Any:
+            arguments = dict(values)
+            window_size = int(arguments.pop("window_size", prepared_window))
+            if window_size > prepared_window:
+                raise ValueError(
+                    f"datasets.{config.name}.tuning.space.window_size: {window_size} exceeds the prepared "
+                    f"window_size {prepared_window}; raise defaults.{config.source.kind}.prepare.window_size"
+                )
+            return build_series_model(window_size=window_size, horizon=horizon, **arguments)
+
+        return build
+
+    def select_inputs(self, x: np.ndarray, hyperparameters: dict[str, Any]) -> np.ndarray:
+        """Return the window length and calendar harmonics the model was built for."""
+        return model_inputs(x, hyperparameters)
+
+    def predict_test(self, model: Any, hyperparameters: dict[str, Any]) -> np.ndarray:
+        """Normalised forecasts of the test targets."""
+        return np.asarray(
+            model.predict(model_inputs(self.inputs("test"), hyperparameters), batch_size=1024, verbose=0)
+        )
+
+    def score(self, predictions: np.ndarray) -> dict[str, float]:
+        """MAE, RMSE in real units and MAE in normalised units."""
+        from seqlab.evaluation import regression_metrics
+
+        return regression_metrics(
+            self.arrays["y_test"], predictions, self.mean, self.std, normalized_inputs=True
+        )
+
+    def baselines(self) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
+        """Return persistence, seasonal naive, climatologies (± trend, + AR), differencing + MA."""
+        from seqlab.baselines import series_baselines
+
+        config = _series_config(self.dataset)
+        values = self.arrays["values"]
+        forecasts = series_baselines(
+            values,
+            self.arrays["test_target_index"],
+            int(self.manifest["split_index"]),
+            self.season_keys,
+            self.season_count,
+            config.baselines.ar_order,
+        )
+        metrics = {
+            name: self.score((forecast - self.mean) / self.std) for name, forecast in forecasts.items()
+        }
+        return metrics, {name: (forecast - self.mean) / self.std for name, forecast in forecasts.items()}
+
+    def test_fingerprint(self) -> str:
+        """The test targets' values and dates (independent of window size and normalisation)."""
+        digest = hashlib.sha256(self.dataset.name.encode())
+        target_index = self.arrays["test_target_index"]
+        digest.update(np.ascontiguousarray(self.arrays["values"][target_index], dtype="float64").tobytes())
+        if self.dates is not None:
+            digest.update(" ".join(self.dates[i] for i in target_index[:, 0]).encode())
+        return digest.hexdigest()
+
+    def plots(
+        self,
+        best: str,
+        predictions: dict[str, np.ndarray],
+        baseline_predictions: dict[str, np.ndarray],
+        folder: Path,
+    ) -> list[Path]:
+        """Forecasts of every variant and baseline against the test period, and the best one's residuals."""
+        from seqlab import plots
+
+        target_index = self.arrays["test_target_index"][:, 0]
+        axis: Any = [self.dates[i] for i in target_index] if self.dates else target_index
+        actual = self.arrays["values"][target_index]
+        real = {
+            name: np.asarray(forecast)[:, 0] * self.std + self.mean for name, forecast in predictions.items()
+        }
+        shown = dict(real)
+        for name, forecast in baseline_predictions.items():
+            shown[f"baseline {name}"] = np.asarray(forecast)[:, 0] * self.std + self.mean
+        return [
+            plots.plot_forecast(
+                axis,
+                actual,
+                shown,
+                folder / "forecast.png",
+                title=f"{self.dataset.name}: test period",
+                zoom=min(120, len(actual)),
+            ),
+            plots.plot_residuals(axis, actual, real[best], folder / "residuals.png"),
+        ]
+
+    def input_example(self, hyperparameters: dict[str, Any]) -> np.ndarray:
+        """Return the first five test rows as the model reads them."""
+        return model_inputs(self.inputs("test")[:5], hyperparameters)
+
+
+class SeriesModality(Modality):
+    """Univariate series forecast ``horizon`` steps ahead."""
+
+    name = "series"
+    metric = "test_mae"
+    higher_is_better = False
+    test_metrics = ("test_mae", "test_rmse", "test_mae_normalized")
+    data_class = SeriesData
+
+    def data_artifacts(self, folder: Path, manifest: dict[str, Any]) -> dict[str, Path | str]:
+        """Return the manifest and the normalisation a forecast is mapped back with."""
+        return {
+            "data/manifest.json": folder / "manifest.json",
+            "data/normalization.json": json.dumps(manifest["normalization"], indent=2),
+        }
+
+    def describe(self, dataset: DatasetConfig, parsed: ParsedSeries) -> dict[str, Any]:
+        """Return counts, dates (or positions), missing values and range of the raw series."""
+        values = parsed.values
+        summary: dict[str, Any] = {"valid_records": int(values.size)}
+        if parsed.frequency in DATE_FORMATS:
+            date_format = DATE_FORMATS[parsed.frequency]
+            summary.update(
+                frequency=FREQUENCY_NAMES[parsed.frequency],
+                first_date=values.index[0].strftime(date_format),
+                last_date=values.index[-1].strftime(date_format),
+            )
+        else:
+            summary.update(frequency="other", first_index=0, last_index=int(values.size - 1))
+        summary.update(
+            missing=parsed.missing,
+            filled_by_gap_policy=parsed.filled,
+            mean=float(values.mean()),
+            minimum=float(values.min()),
+            maximum=float(values.max()),
+        )
+        unit = dataset.kind.unit_of(dataset)
+        if unit:
+            summary["unit"] = unit
+        return summary
+
+    def check(self, dataset: DatasetConfig, parsed: ParsedSeries) -> None:
+        """Check that the protocol's dates and test period fit the data."""
+        series, _ = protocol_series(dataset, parsed)
+        _series_config(dataset).split_at(int(series.size))
+
+    def prepare(self, dataset: DatasetConfig, parsed: ParsedSeries, folder: Path, log: Log) -> dict[str, Any]:
+        """Cut the protocol's period, split by time, normalise on train only and window."""
+        from seqlab.prep.series import make_split_windows
+
+        config = _series_config(dataset)
+        series, dates = protocol_series(config, parsed)
+        values = series.to_numpy(dtype=np.float64)
+        split = config.split_at(values.size)
+        settings = config.prepare
+        windows = make_split_windows(
+            values,
+            split_index=split,
+            window_size=settings.window_size,
+            horizon=settings.horizon,
+            stride=settings.stride,
+            validation_fraction=settings.validation_fraction,
+        )
+        arrays = {
+            "x_train": windows.x_train,
+            "y_train": windows.y_train,
+            "x_validation": windows.x_validation,
+            "y_validation": windows.y_validation,
+            "x_test": windows.x_test,
+            "y_test": windows.y_test,
+            "train_target_index": windows.train_target_index,
+            "validation_target_index": windows.validation_target_index,
+            "test_target_index": windows.test_target_index,
+            "values": values,
+        }
+
+        def period(start: int, end: int) -> dict[str, Any]:
+            labels = dates if dates is not None else [str(index) for index in range(values.size)]
+            return {"first": labels[start], "last": labels[end - 1], "count": end - start}
+
+        season = config.kind.season(config)
+        manifest: dict[str, Any] = {
+            "dataset": config.name,
+            "kind": config.source.kind,
+            "source": config.source.model_dump(mode="json"),
+            "params": settings.model_dump(mode="json"),
+            "split_index": split,
+            "season": {"kind": season.kind, "count": season.count},
+            "series": {
+                "count": int(values.size),
+                "missing_in_raw": parsed.missing,
+                "filled_by_gap_policy": parsed.filled,
+                "train_period": period(0, split),
+                "test_period": period(split, values.size),
+            },
+            "normalization": {**windows.normalizer.to_dict(), "fitted_on": "train_period"},
+            "windows": {name: int(arrays[f"x_{name}"].shape[0]) for name in ("train", "validation", "test")},
+            "arrays": {name: array_record(array) for name, array in arrays.items()},
+        }
+        save_arrays(folder / "windows.npz", arrays)
+        if dates is not None:
+            with atomic_open(folder / "dates.txt") as handle:
+                handle.write("\n".join(dates) + "\n")
+        write_json(folder / "manifest.json", manifest)
+        log(
+            f"{config.name}: {manifest['windows']} windows of {settings.window_size} → horizon "
+            f"{settings.horizon}, normalised with mean {windows.normalizer.mean:.3f}, "
+            f"std {windows.normalizer.std:.3f}"
+        )
+        return manifest
+
+
+SERIES = SeriesModality()

@@ -1,0 +1,109 @@
+"""The evaluate stage: every variant scored on the held-out test split beside the baselines.
+
+The only stage that reads the test split for models. Writes ``evaluate/metrics.json`` (an
+:class:`~seqlab.artifacts.Evaluation`), a leaderboard, learning curves and the modality's plots.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from seqlab import evaluation
+from seqlab.artifacts import Evaluation, SearchResult, TrainSummary, read_baseline_metrics
+from seqlab.datasets import DatasetConfig
+from seqlab.fileio import atomic_directory, atomic_path
+from seqlab.modalities import modality
+from seqlab.modelling import load_keras_model, score_model
+from seqlab.paths import ProjectPaths
+
+Log = Callable[[str], None]
+
+
+def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> dict[str, Any]:
+    """Score each variant, rank everything against the best baseline, write the leaderboard and plots."""
+    kind = modality(dataset)
+    data = kind.load(dataset, paths)
+    metric, higher_is_better = kind.metric, kind.higher_is_better
+    out = paths.results_dir(dataset.name, "evaluate")
+    baseline_metrics = read_baseline_metrics(paths, dataset.name)
+    trials = SearchResult.read(paths, dataset.name)
+    summary = TrainSummary.read(paths, dataset.name)
+    best_name, best_value = evaluation.best_baseline(baseline_metrics, metric, higher_is_better)
+
+    variant_metrics: dict[str, dict[str, float]] = {}
+    predictions: dict[str, np.ndarray] = {}
+    for name, fit in summary.variants.items():
+        model = load_keras_model(paths.results_dir(dataset.name, "train") / name / "model.keras")
+        metrics, predictions[name] = score_model(data, model, fit.hyperparameters)
+        metrics["skill_vs_best_baseline"] = evaluation.skill(metrics[metric], best_value, higher_is_better)
+        variant_metrics[name] = metrics
+        log(
+            f"{dataset.name}: variant {name}: {metric}={metrics[metric]:.4f} "
+            f"(best baseline {best_name} {best_value:.4f})"
+        )
+    best_variant = (max if higher_is_better else min)(
+        variant_metrics, key=lambda v: variant_metrics[v][metric]
+    )
+
+    rows: list[dict[str, Any]] = [
+        {"model": name, "kind": "baseline", **values} for name, values in baseline_metrics.items()
+    ]
+    for trial in trials.trials:
+        rows.append(
+            {
+                "model": f"trial_{trial.trial_id}",
+                "kind": "trial",
+                "status": trial.status,
+                f"val_{trials.objective.removeprefix('val_')}": trial.score,
+                "hyperparameters": json.dumps(trial.hyperparameters, sort_keys=True),
+            }
+        )
+    rows.extend(
+        {"model": f"variant_{name}", "kind": "variant", **values} for name, values in variant_metrics.items()
+    )
+    board = evaluation.leaderboard(rows, metric, higher_is_better)
+    evaluation.write_leaderboard(board, out / "leaderboard.csv", out / "leaderboard.md")
+
+    with np.load(paths.results_dir(dataset.name, "baselines") / "predictions.npz") as archive:
+        baseline_predictions = {name: archive[name] for name in archive.files}
+    from seqlab import plots
+
+    with atomic_directory(out / "plots") as folder:  # the plots of this evaluation, whole, or the old ones
+        for name, fit in summary.variants.items():
+            plots.plot_learning_curves(fit.history, folder / f"learning_curves_{name}.png")
+        data.plots(best_variant, predictions, baseline_predictions, folder)
+    write_learning_curves(summary, out / "learning_curves.csv")
+    result = Evaluation(
+        metric=metric,
+        higher_is_better=higher_is_better,
+        test_data_sha256=data.test_fingerprint(),
+        best_baseline=best_name,
+        best_variant=best_variant,
+        variants=variant_metrics,
+        baselines=baseline_metrics,
+    )
+    result.write(paths, dataset.name)
+    return result.as_dict()
+
+
+def write_learning_curves(summary: TrainSummary, destination: Path) -> None:
+    """One CSV row per (variant, epoch): what ``dvc plots`` draws as learning curves."""
+    rows = []
+    for name, fit in summary.variants.items():
+        history = fit.history
+        for epoch in range(len(next(iter(history.values()), []))):
+            rows.append(
+                {
+                    "variant": name,
+                    "epoch": epoch + 1,
+                    **{key: values[epoch] for key, values in history.items()},
+                }
+            )
+    with atomic_path(destination) as temporary:
+        pd.DataFrame(rows).to_csv(temporary, index=False)
