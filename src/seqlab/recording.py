@@ -27,6 +27,7 @@ from seqlab.fileio import read_yaml, write_json
 from seqlab.modalities import modality, read_manifest
 from seqlab.paths import ProjectPaths
 from seqlab.registry import Champion, decide_champion
+from seqlab.stages import STAGES
 from seqlab.tracking import Tracker
 
 Log = Callable[[str], None]
@@ -419,15 +420,13 @@ def record_pipeline(
     run = start_pipeline(dataset, params, paths, entry_point)
     step = "record"
     try:
-        for step in ("baselines", "tune", "evaluate"):
-            record_stage(run, step, params, paths)
-        step = "register"
-        result = register_best(run, params, paths, log=log)
+        for step in STAGES:  # what each stage left, in order (register last: it needs the variant runs)
+            result = record_stage(run, step, params, paths, log=log)
     except BaseException as error:
         finish_pipeline(run, error, step)
         raise
     finish_pipeline(run)
-    return result
+    return dict(result)
 
 
 def record_failure(
