@@ -1,1 +1,1 @@
-"""Benchmarks of seqlab: speed (``benchmarks.speed``) and, later, model quality."""
+"""seqlab's benchmarks: ``make bench`` (``benchmarks.run``) → BENCHMARKS.md and benchmarks/results.json."""

@@ -1,21 +1,13 @@
 """Quality benchmark: every model family beside the statistical baselines, on each dataset's fixed split.
 
-Protocol (params.yaml ``benchmark``): for each dataset and each seed, the whole Prefect pipeline runs
-with the ``full`` profile (tuning on train/validation only; the test split is read once, by the
-evaluation), then every model family of ``benchmark.families`` is trained like the dropout variants
-(same data, validation, early stopping, seed) at the tuned best's settings and scored on the same
-test split. For IMDB, the families of ``benchmark.stack`` are also combined by a logistic regression
-fitted on their validation predictions (``stacked_ensemble``). Nothing is chosen by a test score:
-the tuned configuration is picked on validation loss, and "best" in the report is only the ranking of
-what was scored. Small test sets (GISS, synthetic) report the mean ± std over the seeds.
-
-Runs go to MLflow (the project's store unless ``MLFLOW_TRACKING_URI`` is set): the pipeline tree of
-each seed, and each family fit as a ``variant`` child of that seed's pipeline run.
+For each dataset of the registry and each seed, the whole Prefect pipeline with the ``full`` profile, then
+every family of ``benchmark.families.<kind>`` trained like the dropout variants at the tuned best's
+settings, and the stacked ensemble of ``benchmark.stack.<kind>``; all scored on the same test split, read
+once. The protocol, as BENCHMARKS.md states it, opens ``benchmarks/notes.md``.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import statistics
 import subprocess
@@ -24,12 +16,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from seqlab.config import DATASETS, Params, load_params
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+from seqlab.config import load_params
+from seqlab.datasets import KINDS, DatasetConfig
 from seqlab.models.builders import RECURRENT_FAMILIES
 from seqlab.paths import ProjectPaths
 
 REPO = Path(__file__).resolve().parents[1]
 Log = Callable[[str], None]
+Arrays = dict[str, np.ndarray]
 
 # The reference numbers the issue quotes, and its targets (lower MAE / higher accuracy is better).
 ANCHORS: dict[str, dict[str, float]] = {
@@ -42,172 +39,148 @@ TARGETS: dict[str, dict[str, float]] = {
     "synthetic": {"best": 4.20},
     "cet": {"best": 1.25},
     "giss": {"best": 1.00},
-    "imdb": {"best": 0.920, "best_recurrent": 0.905},
 }
-NOISE_FLOOR_SYNTHETIC = 4.0
+TARGETS |= {"imdb": {"best": 0.920, "best_recurrent": 0.905}, "mnist": {"best_recurrent": 0.96}}
+
+
+class BenchmarkParams(BaseModel):
+    """params.yaml ``benchmark``: the profile, seeds per kind, the families and stacks compared per kind."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    profile: str = "full"
+    seeds: dict[str, PositiveInt] = Field(default_factory=dict)
+    families: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+    stack: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known(self) -> BenchmarkParams:
+        for section in ("seeds", "families", "stack"):
+            if unknown := sorted(set(getattr(self, section)) - set(KINDS)):
+                raise ValueError(f"benchmark.{section}: unknown kinds {unknown}; expected {', '.join(KINDS)}")
+        for kind, members in self.stack.items():
+            if KINDS[kind].modality != "text":
+                raise ValueError(f"benchmark.stack.{kind}: only binary classifiers (text) can be stacked")
+            if set(members) - set(self.families.get(kind, {})) or len(set(members)) < 2:
+                raise ValueError(f"benchmark.stack.{kind}: expected 2+ families listed under families.{kind}")
+        return self
 
 
 def make_workspace(destination: Path) -> Path:
-    """A copy of the project's tracked files (no data, no results): the benchmark's own root.
-
-    The benchmark never overwrites the results, caches or dvc.lock of the project it runs from.
-    """
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
+    """A copy of the project's tracked files (no data, no results, no dvc.lock): the benchmark's own root."""
+    command = ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"]
+    listed = subprocess.run(command, cwd=REPO, capture_output=True, check=True).stdout.decode()
     for name in filter(None, listed.split("\0")):
-        if name == "dvc.lock":  # this checkout's own runs, not the project's (DVC refuses an ignored lock)
-            continue
         source = REPO / name
-        if source.is_file() and not name.startswith("benchmarks/"):
+        if source.is_file() and name != "dvc.lock" and not name.startswith("benchmarks/"):
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination / name)
     return destination
 
 
-def _metric(dataset: str) -> tuple[str, bool]:
-    return ("test_accuracy", True) if dataset == "imdb" else ("test_mae", False)
+def stacked_ensemble(
+    members: Sequence[str], validation: Arrays, y_validation: np.ndarray, test: Arrays, seed: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Combine binary classifiers by a logistic regression on their logits, fitted on validation only.
+
+    The combiner never sees a test label; the members' test probabilities are combined once, for the score.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    def logits(probabilities: Arrays) -> np.ndarray:
+        clipped = [np.clip(np.asarray(probabilities[name]).ravel(), 1e-6, 1 - 1e-6) for name in members]
+        return np.column_stack([np.log(p / (1 - p)) for p in clipped])
+
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    cv = float(cross_val_score(LogisticRegression(), logits(validation), y_validation, cv=folds).mean())
+    combiner = LogisticRegression().fit(logits(validation), y_validation)
+    weights = {name: float(weight) for name, weight in zip(members, combiner.coef_[0], strict=True)}
+    details = {"members": list(members), "coefficients": weights, "validation_cv_accuracy": cv}
+    return combiner.predict_proba(logits(test))[:, 1], details
 
 
 def _family_runs(
-    dataset: str,
-    params: Params,
-    root: Path,
-    pipeline_run_id: str,
-    seed: int,
-    log: Log,
-    limit: int | None = None,
+    config: DatasetConfig, bench: BenchmarkParams, root: Path, parent: str, log: Log, limit: int | None
 ) -> dict[str, dict[str, Any]]:
-    """Train and score every benchmark family at the tuned best's settings; log each to MLflow."""
-    from seqlab import experiment, tracking
+    """Train and score every benchmark family at the tuned best's settings, each logged to MLflow as a child
+    of ``parent`` (the seed's pipeline run); the seed is the one ``config`` trains with."""
+    from seqlab import tracking
+    from seqlab.artifacts import TrainSummary
+    from seqlab.modalities import modality
+    from seqlab.modelling import fit_variant, score_model
 
-    paths = ProjectPaths.at(root)
-    summary = json.loads((root / "results" / dataset / "train" / "summary.json").read_text())
-    tuned = {k: v for k, v in summary["best_hyperparameters"].items() if k != "family"}
+    paths, seed = ProjectPaths.at(root), config.training.seed
+    kind = modality(config)
+    data = kind.load(config, paths)
+    tuned = dict(TrainSummary.read(paths, config.name).best_hyperparameters)
+    tuned.pop("family", None)
     tracker = tracking.Tracker(root)
-    experiment_id = tracker.client.get_run(pipeline_run_id).info.experiment_id
-    results: dict[str, dict[str, Any]] = {}
-    families = list(params.benchmark.families.get(dataset, {}).items())[:limit]
+    experiment_id = tracker.client.get_run(parent).info.experiment_id
+    families = list(bench.families.get(config.source.kind, {}).items())[:limit]
     # A shortened (smoke) run stacks the members it trains, when there are two.
-    trained = {name for name, _ in families}
-    members = [name for name in params.benchmark.stack.get(dataset, []) if name in trained]
+    members = [name for name in bench.stack.get(config.source.kind, []) if name in dict(families)]
     stacked = set(members) if len(members) >= 2 else set()
+
+    def logged(name: str, params: dict[str, Any]) -> Any:  # an MLflow child of the seed's pipeline run
+        tags = {"seqlab.benchmark_family": name, "seqlab.seed": seed}
+        title, params = f"family {name} (seed {seed})", {**params, "seed": seed}
+        return tracker.run(experiment_id, title, "variant", parent_id=parent, tags=tags, params=params)
+
+    results: dict[str, dict[str, Any]] = {}
+    probabilities: dict[str, dict[str, np.ndarray]] = {"validation": {}, "test": {}}
     for name, spec in families:
         hyperparameters = {**tuned, "dropout": 0.0, "recurrent_dropout": 0.0, **spec}
         started = time.perf_counter()
-        with tracker.run(
-            experiment_id,
-            f"family {name} (seed {seed})",
-            "variant",
-            parent_id=pipeline_run_id,
-            tags={"seqlab.benchmark_family": name, "seqlab.seed": seed},
-            params={**hyperparameters, "seed": seed},
-        ) as run_id:
-            record = experiment.fit_and_score(
-                dataset,
-                params,
-                paths,
-                hyperparameters,
-                root / "results" / dataset / "benchmark" / name / f"seed{seed}",
-                seed=seed,
-                keep_probabilities=name in stacked,
-            )
-            tracker.log_history(run_id, record["history"])
-            tracker.log_metrics(
-                run_id,
-                {"best_epoch": record["best_epoch"], **record["best_metrics"], **record["test"]},
-            )
-        record["seconds"] = round(time.perf_counter() - started, 1)
-        results[name] = record
-        metric, _ = _metric(dataset)
-        log(
-            f"{dataset} seed {seed}: family {name}: {metric}={record['test'][metric]:.4f} "
-            f"({record['seconds']} s)"
-        )
+        with logged(name, hyperparameters) as run_id:
+            checkpoint = root / "results" / config.name / "benchmark" / name / f"seed{seed}"
+            model, fit = fit_variant(data, hyperparameters, config.training, checkpoint, seed=seed)
+            test, predictions = score_model(data, model, hyperparameters)
+            tracker.log_history(run_id, fit.history)
+            tracker.log_metrics(run_id, {"best_epoch": fit.best_epoch, **fit.best_metrics, **test})
+        if name in stacked:
+            x_validation = data.select_inputs(data.fit_arrays()[2], hyperparameters)
+            probabilities["validation"][name] = model.predict(x_validation, batch_size=512, verbose=0).ravel()
+            probabilities["test"][name] = predictions
+        results[name] = {"hyperparameters": hyperparameters, "seed": seed, "best_epoch": fit.best_epoch}
+        results[name] |= {"epochs_run": fit.epochs_run, "best_metrics": fit.best_metrics, "test": test}
+        results[name]["seconds"] = round(time.perf_counter() - started, 1)
+        log(f"{config.name} seed {seed}: family {name}: {kind.metric}={test[kind.metric]:.4f}")
     if stacked:
-        with tracker.run(
-            experiment_id,
-            f"family stacked_ensemble (seed {seed})",
-            "variant",
-            parent_id=pipeline_run_id,
-            tags={"seqlab.benchmark_family": "stacked_ensemble", "seqlab.seed": seed},
-            params={"family": "ensemble", "members": ",".join(members), "seed": seed},
-        ) as run_id:
-            record = stacked_ensemble(members, results, paths, seed)
-            # the member weights beside the score, to compare in the MLflow UI
-            weights = {f"weight_{name}": value for name, value in record["coefficients"].items()}
-            cv = {"validation_cv_accuracy": record["validation_cv_accuracy"]}
-            tracker.log_metrics(run_id, {**record["test"], **cv, **weights})
-        results["stacked_ensemble"] = record
-        log(
-            f"{dataset} seed {seed}: stacked ensemble of {', '.join(members)}: "
-            f"test_accuracy={record['test']['test_accuracy']:.4f} "
-            f"(validation CV {record['validation_cv_accuracy']:.4f})"
+        y_validation = data.fit_arrays()[3]
+        combined, details = stacked_ensemble(
+            members, probabilities["validation"], y_validation, probabilities["test"], seed
         )
+        test = data.score(combined)
+        with logged("stacked_ensemble", {"family": "ensemble", "members": ",".join(members)}) as run_id:
+            weights = {f"weight_{name}": value for name, value in details["coefficients"].items()}
+            cv = {"validation_cv_accuracy": details["validation_cv_accuracy"]}
+            tracker.log_metrics(run_id, {**test, **cv, **weights})
+        results["stacked_ensemble"] = {"seed": seed, "test": test, **details}
+        results["stacked_ensemble"]["hyperparameters"] = {"family": "ensemble", "members": members}
+        log(f"{config.name} seed {seed}: stacked ensemble: {kind.metric}={test[kind.metric]:.4f}")
     return results
 
 
-def stacked_ensemble(
-    members: Sequence[str], records: dict[str, dict[str, Any]], paths: ProjectPaths, seed: int
-) -> dict[str, Any]:
-    """Stack IMDB families (their records kept probabilities): fitted on validation, scored on test.
-
-    The combiner sees only the members' validation predictions (the split their early stopping also
-    watched, carved from the training reviews); the test predictions are combined once, for the score.
-    """
-    from seqlab import evaluation
-    from seqlab.experiment import load_text_data
-
-    started = time.perf_counter()
-    labels = load_text_data(paths).arrays
-    ensemble = evaluation.stack_classifiers(
-        {name: records[name]["probabilities"]["validation"] for name in members},
-        labels["y_validation"],
-        seed=seed,
-    )
-    test = ensemble.predict_proba({name: records[name]["probabilities"]["test"] for name in members})
-    return {
-        "hyperparameters": {
-            "family": "ensemble",
-            "members": list(members),
-            "combiner": "scikit-learn LogisticRegression on the members' logits, fitted on validation",
-        },
-        "seed": seed,
-        "coefficients": ensemble.coefficients,
-        "intercept": ensemble.intercept,
-        "validation_cv_accuracy": ensemble.cv_accuracy,
-        "test": evaluation.classification_metrics(labels["y_test"], test),
-        "seconds": round(time.perf_counter() - started, 1),
-    }
-
-
-def _summarise(values: Sequence[float]) -> dict[str, Any]:
-    return {
-        "value": statistics.fmean(values),
-        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-        "values": list(values),
-    }
-
-
-def aggregate(dataset: str, per_seed: list[dict[str, Any]]) -> dict[str, Any]:
+def aggregate(config: DatasetConfig, per_seed: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean ± std per model over seeds; the best model and the best recurrent model; the baselines."""
-    metric, higher = _metric(dataset)
+    from seqlab.modalities import modality
+
+    metric, higher = modality(config).metric, modality(config).higher_is_better
     models: dict[str, list[float]] = {}
     families: dict[str, str] = {}
     for seed_result in per_seed:
-        evaluation = seed_result["evaluation"]
         tuned_family = seed_result["tuned_family"]
-        for variant, values in evaluation["variants"].items():
-            name = f"tuned {variant}"
-            models.setdefault(name, []).append(values[metric])
-            families[name] = tuned_family if len(per_seed) == 1 else families.get(name, tuned_family)
+        for variant, values in seed_result["evaluation"]["variants"].items():
+            models.setdefault(f"tuned {variant}", []).append(values[metric])
+            families.setdefault(f"tuned {variant}", tuned_family)  # the first seed's
         for name, record in seed_result["families"].items():
             models.setdefault(f"family {name}", []).append(record["test"][metric])
             families[f"family {name}"] = record["hyperparameters"]["family"]
-    summaries = {name: {**_summarise(values), "family": families[name]} for name, values in models.items()}
+    summaries: dict[str, dict[str, Any]] = {
+        name: {"value": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+        | {"values": values, "family": families[name]}
+        for name, values in models.items()
+    }
 
     def best_of(names: list[str]) -> dict[str, Any] | None:
         if not names:
@@ -215,16 +188,16 @@ def aggregate(dataset: str, per_seed: list[dict[str, Any]]) -> dict[str, Any]:
         chosen = (max if higher else min)(names, key=lambda name: summaries[name]["value"])
         return {"model": chosen, **{k: summaries[chosen][k] for k in ("value", "std", "family")}}
 
-    recurrent = [name for name in summaries if summaries[name]["family"] in RECURRENT_FAMILIES]
-    baselines = {name: values[metric] for name, values in per_seed[0]["evaluation"]["baselines"].items()}
     best = best_of(list(summaries))
-    best_recurrent = best_of(recurrent)
-    targets = TARGETS[dataset]
-    met = {}
-    for key, target in targets.items():
-        found = best if key == "best" else best_recurrent
-        if found is not None:
-            met[key] = bool(found["value"] >= target) if higher else bool(found["value"] <= target)
+    best_recurrent = best_of([name for name in summaries if summaries[name]["family"] in RECURRENT_FAMILIES])
+    baselines = {name: values[metric] for name, values in per_seed[0]["evaluation"]["baselines"].items()}
+    targets = TARGETS.get(config.name, {})
+    found = {"best": best, "best_recurrent": best_recurrent}
+    met = {
+        key: bool(entry["value"] >= target if higher else entry["value"] <= target)
+        for key, target in targets.items()
+        if (entry := found[key]) is not None
+    }
     return {
         "metric": metric,
         "higher_is_better": higher,
@@ -234,7 +207,7 @@ def aggregate(dataset: str, per_seed: list[dict[str, Any]]) -> dict[str, Any]:
         "best_baseline": (max if higher else min)(baselines.items(), key=lambda item: item[1])[0],
         "seeds": len(per_seed),
         "models": summaries,
-        "anchors": ANCHORS[dataset],
+        "anchors": ANCHORS.get(config.name, {}),
         "targets": targets,
         "targets_met": met,
         "tuned_families": [seed_result["tuned_family"] for seed_result in per_seed],
@@ -244,52 +217,38 @@ def aggregate(dataset: str, per_seed: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run_quality(
     workspace: Path,
-    datasets: Sequence[str] = DATASETS,
+    datasets: Sequence[str] = ("all",),
     profile: str | None = None,
     seeds_override: int | None = None,
     families_limit: int | None = None,
     log: Log = print,
 ) -> dict[str, Any]:
-    """Run the protocol for each dataset in ``workspace`` (made with :func:`make_workspace`).
+    """Run the protocol for each dataset (every one in the registry by default) in ``workspace``.
 
     ``profile``, ``seeds_override`` and ``families_limit`` shrink the protocol for a smoke test.
     """
     from flows.pipeline import dataset_pipeline
+    from seqlab.artifacts import Evaluation, TrainSummary
 
     base = load_params(workspace / "params.yaml")
-    profile = profile or base.benchmark.profile
+    bench = BenchmarkParams.model_validate(base.benchmark)
+    profile = profile or bench.profile
+    paths = ProjectPaths.at(workspace)
     quality: dict[str, Any] = {}
-    for dataset in datasets:
-        seeds = seeds_override or base.benchmark.seeds.get(dataset, 1)
+    for dataset in base.select(list(datasets)):
+        seeds = seeds_override or bench.seeds.get(base.dataset(dataset).source.kind, 1)
         per_seed = []
-        for offset in range(seeds):
-            seed = 42 + offset
-            overrides = [f"{dataset}.tuning.seed={seed}", f"{dataset}.training.seed={seed}"]
-            params = load_params(workspace / "params.yaml", overrides, profile)
+        for seed in range(42, 42 + seeds):
+            overrides = [f"datasets.{dataset}.tuning.seed={seed}", f"datasets.{dataset}.training.seed={seed}"]
+            config = load_params(workspace / "params.yaml", overrides, profile).dataset(dataset)
             started = time.perf_counter()
-            summary = dataset_pipeline(dataset, profile, overrides, str(workspace))
-            evaluation = json.loads(
-                (workspace / "results" / dataset / "evaluate" / "metrics.json").read_text()
-            )
-            trained = json.loads((workspace / "results" / dataset / "train" / "summary.json").read_text())
-            families = _family_runs(
-                dataset, params, workspace, summary["mlflow_run_id"], seed, log, families_limit
-            )
-            per_seed.append(
-                {
-                    "seed": seed,
-                    "evaluation": evaluation,
-                    "tuned_family": trained["best_hyperparameters"]["family"],
-                    "tuned_hyperparameters": trained["best_hyperparameters"],
-                    "families": {
-                        name: {k: v for k, v in r.items() if k not in ("history", "probabilities")}
-                        for name, r in families.items()
-                    },
-                    "pipeline_run_id": summary["mlflow_run_id"],
-                    "seconds": round(time.perf_counter() - started, 1),
-                }
-            )
-        quality[dataset] = aggregate(dataset, per_seed)
-        quality[dataset]["per_seed"] = per_seed
+            run_id = dataset_pipeline(dataset, profile, overrides, str(workspace))["mlflow_run_id"]
+            families = _family_runs(config, bench, workspace, run_id, log, families_limit)
+            evaluation = Evaluation.read(paths, dataset).as_dict()
+            best = TrainSummary.read(paths, dataset).best_hyperparameters
+            record = {"seed": seed, "evaluation": evaluation, "tuned_family": best["family"]}
+            record |= {"tuned_hyperparameters": best, "families": families, "pipeline_run_id": run_id}
+            per_seed.append({**record, "seconds": round(time.perf_counter() - started, 1)})
+        quality[dataset] = {**aggregate(config, per_seed), "per_seed": per_seed}
         log(f"{dataset}: best {quality[dataset]['best']}; best baseline {quality[dataset]['best_baseline']}")
     return quality

@@ -1,9 +1,8 @@
-"""The speed benchmark: its small helpers on hand-made inputs, and the --quick profile run for real."""
+"""The speed benchmark: its helpers on hand-made inputs, the committed report, and the --quick profile run."""
 
 from __future__ import annotations
 
 import json
-import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +14,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # benchmarks/ is a top-level package beside src/, not installed
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks import speed  # noqa: E402
+from benchmarks import report, speed  # noqa: E402
 
+COMMITTED = REPO_ROOT / "benchmarks" / "results.json"
 PREPARED_FILES = (
     REPO_ROOT / "data" / "prepared" / "imdb" / "arrays.npz",
     REPO_ROOT / "data" / "prepared" / "imdb" / "texts.parquet",
@@ -32,14 +32,6 @@ def test_post_padded_lengths_counts_real_tokens_and_rejects_other_padding() -> N
         speed.post_padded_lengths(np.array([[0, 0, 5, 3]], dtype=np.int32))
 
 
-def test_bucket_counts_follow_bucket_by_sequence_length_boundaries() -> None:
-    boundaries = speed.bucket_boundaries(pad_to_boundary=False)
-    assert boundaries[0] == 26 and boundaries[-1] == speed.IMDB_MAX_LEN + 1
-    counts = speed._bucket_counts(np.array([1, 25, 26, 200]), boundaries)
-    assert counts[0] == 2 and counts[1] == 1 and counts[len(boundaries) - 1] == 1
-    assert counts.sum() == 4 and counts[len(boundaries)] == 0
-
-
 def test_scaling_calls_linear_growth_linear() -> None:
     linear = speed._scaling([1000, 2000, 4000], [1.0, 2.0, 4.0])
     assert linear["verdict"] == "about linear"
@@ -48,134 +40,73 @@ def test_scaling_calls_linear_growth_linear() -> None:
     assert speed._scaling([1000, 2000, 4000], [1.0, 4.0, 16.0])["verdict"].startswith("superlinear")
 
 
-def test_lever_config_lists_only_what_differs_from_plain() -> None:
-    assert speed.LeverConfig("plain_b128", builder="plain").levers() == {}
-    assert speed.LeverConfig("x", batch_size=256, bucketing=True).levers() == {
-        "builder": "seqlab",
-        "batch_size": 256,
-        "bucketing": True,
+def test_the_timed_configurations_are_plain_keras_seqlab_and_the_one_the_last_scan_chose() -> None:
+    assert speed.PLAIN.levers() == {}
+    assert speed.SEQLAB.levers() == {"builder": "seqlab"}
+    chosen = {"batch_size": 512, "bucketing": True, "builder": "seqlab", "threads": [1, 2]}
+    assert speed.CHOSEN.levers() == chosen and list(speed.CHOSEN.levers()) == sorted(chosen)
+    # The configuration the committed results name (the last scan's pick) is the one timed now.
+    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    assert speed.CHOSEN.levers() == committed["speed"]["bilstm_best_levers"]
+
+
+def test_prepared_data_is_read_by_the_two_loaders_without_the_test_split(tmp_path: Path) -> None:
+    imdb, cet = tmp_path / "data" / "prepared" / "imdb", tmp_path / "data" / "prepared" / "cet"
+    imdb.mkdir(parents=True)
+    cet.mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="seqlab prepare imdb"):
+        speed.imdb_arrays(tmp_path)
+    x = np.ones((4, speed.MAX_LEN), dtype=np.int32)
+    labels = np.array([0, 1, 0, 1], dtype=np.int8)
+    np.savez(imdb / "arrays.npz", x_train=x, y_train=labels, x_validation=x, y_validation=labels, x_test=x)
+    arrays = speed.imdb_arrays(tmp_path)
+    assert sorted(arrays) == ["x_train", "x_validation", "y_train", "y_validation"]
+    assert arrays["y_train"].dtype == np.float32
+    windows = {
+        f"{side}_{part}": np.zeros((3, 5)) for side in "xy" for part in ("train", "validation", "test")
     }
-    assert speed.LeverConfig("x", threads=(1, 2)).levers() == {"builder": "seqlab", "threads": (1, 2)}
+    np.savez(cet / "windows.npz", values=np.arange(100.0), **windows)
+    protocol = {"split_index": 80, "window_size": 5, "horizon": 1, "stride": 1, "validation_fraction": 0.1}
+    # split_index moved from the manifest's params to beside them with the params.yaml of 2026-12-02.
+    moved = {key: value for key, value in protocol.items() if key != "split_index"}
+    for manifest in ({"params": protocol}, {"split_index": 80, "params": moved}):
+        (cet / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        series = speed.cet_series(tmp_path)
+        assert series["protocol"] == protocol
+        assert "x_test" not in series and series["x_train"].dtype == np.float32
 
 
-def test_scan_variants_are_named_by_what_they_change() -> None:
-    base = speed.LeverConfig("seqlab_combined", batch_size=512, bucketing=True, jit_compile=True)
-    assert speed._variant_name(base, True, (0, 0)) == "seqlab_combined"
-    assert speed._variant_name(base, False, (0, 0)) == "seqlab_combined_no_xla"
-    assert speed._variant_name(base, False, (1, 2)) == "seqlab_combined_no_xla_threads_1_2"
-    assert speed._variant_name(speed.LeverConfig("b"), True, (2, 1)) == "b_xla_threads_2_1"
-    assert speed._variant_name(base, True, (0, 0), 512) == "seqlab_combined"
-    assert speed._variant_name(base, False, (1, 2), 256) == "seqlab_combined_b256_no_xla_threads_1_2"
+def test_bucketed_batches_hold_reviews_of_one_bucket_padded_to_their_longest() -> None:
+    lengths = np.array([3, 30, 200, 27, 5, 180, 60, 1, 26, 199] * 5)
+    x = (np.arange(speed.MAX_LEN)[np.newaxis, :] < lengths[:, np.newaxis]).astype(np.int32) * 7
+    data = speed.bucketed_dataset(x, np.zeros(len(x), dtype=np.float32), batch_size=4, seed=0)
+    batches = [ids.numpy() for ids, _ in data]
+    assert len(batches) == int(data.cardinality())
+    assert sorted(int(length) for ids in batches for length in np.count_nonzero(ids, axis=1)) == sorted(
+        lengths
+    )
+    for ids in batches:
+        real = np.count_nonzero(ids, axis=1)
+        assert ids.shape[1] == real.max()  # trimmed to the longest review of the batch
+        assert len(set(np.searchsorted(speed.BUCKET_BOUNDARIES, real, side="right"))) == 1
 
 
-def test_scan_tries_every_batch_size_that_gained_on_its_own_fastest_first() -> None:
-    settings = speed.SpeedSettings.full()
-
-    def timings(**seconds: float) -> dict[str, dict[str, float]]:
-        return {f"seqlab_{name}": {"epoch_seconds": value} for name, value in seconds.items()}
-
-    # 256 and 512 both beat 128 by more than imdb_min_gain; 256 by a hair more, which the combination
-    # alone would take as the answer.
-    assert speed.scan_batch_sizes(timings(b128=29.2, b256=26.2, b512=26.8), settings) == [256, 512]
-    assert speed.scan_batch_sizes(timings(b128=29.2, b256=28.9, b512=26.8), settings) == [512]
-    assert speed.scan_batch_sizes(timings(b128=29.2, b256=29.0, b512=30.0), settings) == [128]
-    assert speed.scan_batch_sizes(timings(b128=29.2), settings) == [128]
-    # The combination itself takes the fastest of them, or 128 when none gained.
-    assert speed._combined_config(timings(b128=29.2, b256=26.2, b512=26.8), settings).batch_size == 256
-    assert speed._combined_config(timings(b128=29.2, b256=29.0, b512=30.0), settings).batch_size == 128
-
-
-def test_levers_are_picked_on_ratios_paired_by_round_not_on_medians() -> None:
-    settings = speed.SpeedSettings.full()
-    # The single levers' three interleaved rounds of a clean-clone run, in which round 2 was slow for all.
-    rounds = {
-        "seqlab_b128": [29.169, 36.667, 34.846],
-        "seqlab_b256": [26.329, 29.856, 27.704],
-        "seqlab_b512": [23.584, 30.306, 28.029],
-        "seqlab_bucketed": [23.464, 25.866, 29.156],
-        "seqlab_gru": [29.748, 30.906, 34.441],
-        "seqlab_bf16": [28.491, 33.339, 33.814],
-    }
-    timings = {
-        name: {"epoch_seconds": statistics.median(seconds), "round_epoch_seconds": seconds}
-        for name, seconds in rounds.items()
-    }
-    # On medians GRU (30.9 s) and bfloat16 (33.3 s) both beat batch 128 (34.8 s) by more than 3%...
-    base = timings["seqlab_b128"]["epoch_seconds"]
-    assert timings["seqlab_gru"]["epoch_seconds"] < base * (1 - settings.imdb_min_gain)
-    assert timings["seqlab_bf16"]["epoch_seconds"] < base * (1 - settings.imdb_min_gain)
-    # ...but round by round GRU lost in round 1 and bfloat16 gained under 3% in two rounds of three.
-    assert speed.paired_ratio(timings, "seqlab_gru") == pytest.approx(34.441 / 34.846)
-    combined = speed._combined_config(timings, settings)
-    assert (combined.cell, combined.bfloat16, combined.bucketing) == ("lstm", False, True)
-    assert speed.scan_batch_sizes(timings, settings) == [512, 256]
-    assert combined.batch_size == 512
-
-
-def test_gaining_variants_are_the_fastest_that_beat_the_base() -> None:
-    def variant(name: str, seconds: float) -> dict[str, object]:
-        return {
-            "name": name,
-            "batch_size": 256,
-            "jit_compile": False,
-            "threads": [0, 0],
-            "epoch_seconds": seconds,
-        }
-
-    base = variant("base", 10.0)
-    variants = [base, variant("a", 9.8), variant("b", 8.0), variant("c", 9.0), variant("d", 7.5)]
-    assert [f["name"] for f in speed.gaining_variants(variants, 0.03, 2)] == ["d", "b"]
-    assert [f["name"] for f in speed.gaining_variants(variants, 0.15, 5)] == ["d", "b"]
-    assert speed.gaining_variants([base, variant("slow", 12.0)], 0.03, 2) == []
-    assert "epoch_seconds" not in speed.gaining_variants(variants, 0.03, 1)[0]
-
-
-def test_pick_finalists_checks_fastest_first_and_keeps_one_passing_variant_per_xla_setting() -> None:
-    def variant(name: str, jit_compile: bool, batch_size: int = 256) -> dict[str, object]:
-        return {"name": name, "batch_size": batch_size, "jit_compile": jit_compile, "threads": [0, 0]}
-
-    accuracy = {"xla": 0.84, "xla_2_1": 0.87, "xla_1_2": 0.88, "threads_1_2": 0.875, "threads_2_1": 0.9}
-    calls: list[str] = []
-
-    def check(candidate: dict[str, object]) -> tuple[bool, float]:
-        calls.append(str(candidate["name"]))
-        value = accuracy[str(candidate["name"])]
-        return value >= 0.86, value
-
-    gaining = [variant("xla", True), variant("xla_2_1", True), variant("xla_1_2", True)]
-    gaining += [variant("threads_1_2", False), variant("threads_2_1", False)]
-    checked, finalists = speed.pick_finalists(gaining, check, max_finalists=2, max_checks=4)
-    # XLA failed and was passed over; XLA + (2, 1) passed, so XLA + (1, 2) was skipped unchecked.
-    assert calls == ["xla", "xla_2_1", "threads_1_2"]
-    assert [entry["passes"] for entry in checked] == [False, True, True]
-    assert checked[0]["validation_accuracy"] == 0.84
-    assert [finalist["name"] for finalist in finalists] == ["xla_2_1", "threads_1_2"]
-    assert "passes" not in finalists[0]
-    # The limits: one finalist, or two checks.
-    calls.clear()
-    assert [f["name"] for f in speed.pick_finalists(gaining, check, 1, 4)[1]] == ["xla_2_1"]
-    assert calls == ["xla", "xla_2_1"]
-    checked, finalists = speed.pick_finalists(gaining, check, 2, 1)
-    assert [entry["name"] for entry in checked] == ["xla"] and finalists == []
-    assert speed.pick_finalists([], check, 2, 4) == ([], [])
-    # Batch size is a group of its own: a passing variant at another batch size is a finalist too.
-    accuracy["b512_threads_1_2"] = 0.87
-    calls.clear()
-    gaining = [
-        variant("threads_2_1", False),
-        variant("threads_1_2", False),
-        variant("b512_threads_1_2", False, 512),
-    ]
-    assert [f["name"] for f in speed.pick_finalists(gaining, check, 2, 4)[1]] == [
-        "threads_2_1",
-        "b512_threads_1_2",
-    ]
-    assert calls == ["threads_2_1", "b512_threads_1_2"]
+def test_the_committed_results_still_render_their_speed_section() -> None:
+    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    speed_block = report.speed_headline(committed)
+    document = report.document(committed)
+    # Every number the committed speed block holds is still shown (the new runs' keys are added to it).
+    assert {key for key, value in committed["speed"].items() if value is not None} <= set(report.SPEED_LABELS)
+    for key, value in committed["speed"].items():
+        assert speed_block[key] == value
+        if key != "bilstm_best_levers":
+            assert f"| {report.SPEED_LABELS[key]} | {value} |" in document
+    assert f"{speed_block['noop_rerun_seconds']} s after process start" in report.readme_block(committed)
 
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> None:
+def test_quick_profile_records_every_measurement(tmp_path: Path) -> None:
     if not all(path.exists() for path in PREPARED_FILES):  # a clean clone: prepare them, as `make data` does
         for command in ("fetch", "prepare"):
             for dataset in ("imdb", "cet"):
@@ -192,98 +123,70 @@ def test_quick_profile_runs_every_section_and_writes_json(tmp_path: Path) -> Non
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,  # about 3 min on 2 shared cores
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     results = json.loads(output.read_text(encoding="utf-8"))
-    assert results["mode"] == "quick"
-    assert results["machine"]["tensorflow"] and results["machine"]["logical_cpus"] >= 1
+    quick = speed.SpeedSettings.quick()
+    assert results["mode"] == "quick" and results["machine"]["tensorflow"]
 
     overhead = results["train_overhead"]
-    assert overhead["train_overhead_ratio"] > 0
-    assert results["train_overhead_ratio"] == overhead["train_overhead_ratio"]
+    assert len(overhead["plain_seconds"]) == len(overhead["seqlab_seconds"]) == quick.overhead_repeats
+    assert results["summary"]["train_overhead_ratio"] == overhead["train_overhead_ratio"] > 0
 
     imdb = results["imdb_bilstm"]
-    assert {"plain_b128", "seqlab_b128", "seqlab_bucketed", "seqlab_jit"} <= set(imdb["timings"])
-    assert all(timing["epoch_seconds"] > 0 for timing in imdb["timings"].values())
-    assert 0.0 <= imdb["accuracy"]["plain_b128"]["validation_accuracy"] <= 1.0
-    assert imdb["best"]["config"] in imdb["timings"]
-    # The ratios that chose the levers are reported, one per seqlab single, all positive.
-    assert {"seqlab_bucketed", "seqlab_jit"} <= set(imdb["single_paired_ratios_vs_seqlab_b128"])
-    assert all(ratio > 0 for ratio in imdb["single_paired_ratios_vs_seqlab_b128"].values())
-    # Thread pools x XLA: every pool setting with XLA as in the combination and toggled; each non-default
-    # pool setting ran in its own process, with the pools it asked for.
-    scan = imdb["threads"]
-    runs = scan["runs"]
-    base_jit = imdb["combined_levers"].get("jit_compile", False)
-    base_batch = imdb["combined_levers"].get("batch_size", 128)
-    assert scan["batch_sizes"] == [base_batch]  # the quick profile times batch 128 only
-    assert [(run["batch_size"], run["jit_compile"], run["intra_op"], run["inter_op"]) for run in runs] == [
-        (base_batch, base_jit, 0, 0),
-        (base_batch, base_jit, 1, 2),
-        (base_batch, not base_jit, 0, 0),
-        (base_batch, not base_jit, 1, 2),
-    ]
-    # The scan's workers run for minutes in the full profile: each reports when it ends.
-    assert completed.stdout.count("speed: scan round") == len(runs)
-    for run in runs:
-        pools = (run["effective_intra_op"], run["effective_inter_op"])
-        assert pools == (run["intra_op"], run["inter_op"])
-        assert run["isolated_process"] == (pools != (0, 0))
-        assert run["levers"].get("jit_compile", False) == run["jit_compile"]
-    assert [variant["epoch_seconds"] for variant in scan["variants"]] == [
-        run["epoch_seconds"] for run in runs
-    ]
-    # Every timed epoch ran in a process that had trained whole untimed epochs of its configuration:
-    # a fresh process always first, the bench's own process the first time it timed a configuration.
-    assert all(run["process_warm_up_seconds"] > 0 for run in runs if run["isolated_process"])
-    plain_warm_ups = imdb["timings"]["plain_b128"]["round_process_warm_up_seconds"]
-    assert plain_warm_ups[0] > 0 and plain_warm_ups[1:] == [None] * (len(plain_warm_ups) - 1)
-    # The variants that gained on the subset were accuracy-checked fastest first, up to the limits,
-    # skipping an XLA setting that had its finalist; the first to pass for each setting are the
-    # finalists, each timed on the whole set.
-    quick = speed.SpeedSettings.quick()
-    checked = scan["checked"]
-    gaining = [entry["name"] for entry in scan["gaining"]]
-    assert [entry["name"] for entry in checked] == [
-        name for name in gaining if name in {e["name"] for e in checked}
-    ]
-    assert len(checked) <= quick.scan_accuracy_checks
-    bar = imdb["accuracy"]["plain_b128"]["validation_accuracy"] - quick.imdb_accuracy_tolerance
-    for entry in checked:
-        assert imdb["accuracy"][entry["name"]]["validation_accuracy"] == entry["validation_accuracy"]
-        assert entry["passes"] == (entry["validation_accuracy"] >= bar)
-    assert checked, "the quick profile's scan_min_gain makes every variant a candidate"
-    keys = ("name", "batch_size", "jit_compile", "threads")
-    passed = [{key: entry[key] for key in keys} for entry in checked if entry["passes"]]
-    assert scan["finalists"] == passed[: quick.scan_finalists]
-    groups = {(finalist["batch_size"], finalist["jit_compile"]) for finalist in scan["finalists"]}
-    assert len(groups) == len(scan["finalists"])
-    assert scan["best"] == (scan["finalists"][0] if scan["finalists"] else None)
-    assert len(scan["configs"]) == len(scan["finalists"]) <= quick.scan_finalists
-    # The best configuration passed the accuracy check (or is the reference itself).
-    best = imdb["best"]
-    assert best["config"] == "plain_b128" or best["validation_accuracy"] >= bar
-    for name, finalist in zip(scan["configs"], scan["finalists"], strict=True):
-        timed = imdb["timings"][name]
-        assert timed["levers"].get("threads", [0, 0]) == finalist["threads"]
-        assert timed["levers"].get("jit_compile", False) == finalist["jit_compile"]
-        assert timed["levers"].get("batch_size", 128) == finalist["batch_size"]
-        assert timed.get("isolated_process", False) == (finalist["threads"] != [0, 0])
+    assert list(imdb["timings"]) == ["plain_b128", "seqlab_b128", "seqlab_chosen"]
+    for name, timing in imdb["timings"].items():
+        rounds = timing["rounds"]
+        assert len(rounds) == quick.imdb_rounds and timing["epoch_seconds"] > 0
+        assert completed.stdout.count(f"round 1 {name}:") == 1  # each round logs its timing
+        for run in rounds:  # the kept epoch is the fastest attempt; a contended first one was re-taken
+            assert run["epoch_seconds"] == min(attempt["seconds"] for attempt in run["attempts"])
+            contended = run["attempts"][0]["foreign_cpu_share"] > speed.CONTENTION_LIMIT
+            assert len(run["attempts"]) == 1 + contended
+        # Every timed epoch ran in a process that had trained whole untimed epochs of its configuration:
+        # the chosen one, with its own thread pools, in a fresh process each round.
+        chosen = name == "seqlab_chosen"
+        assert all(run["isolated_process"] == chosen for run in rounds)
+        assert all(run["threads"] == ([1, 2] if chosen else [0, 0]) for run in rounds)
+        assert rounds[0]["process_warm_up_seconds"] > 0
+        assert all((run["process_warm_up_seconds"] is not None) == chosen for run in rounds[1:])
+    accuracy = imdb["accuracy"]
+    assert sorted(accuracy) == ["plain_b128", "seqlab_chosen"]
+    assert all(0.0 <= entry["validation_accuracy"] <= 1.0 for entry in accuracy.values())
+    assert all(entry["train_reviews"] == quick.imdb_reviews for entry in accuracy.values())
+    bar = accuracy["plain_b128"]["validation_accuracy"] - quick.imdb_accuracy_tolerance
+    assert imdb["chosen"]["within_tolerance"] == (imdb["chosen"]["validation_accuracy"] >= bar)
 
     growth = results["growth"]
-    for name in ("text_preparation", "series_preparation", "text_training_epoch", "series_training_epoch"):
-        assert len(growth[name]["points"]) == len(growth["factors"]) == 3
+    for name, (_, unit) in speed.GROWTH.items():
+        points = growth[name]["points"]
+        assert [point[unit] for point in points][1:] == [2 * points[0][unit], 4 * points[0][unit]]
+        assert all(point["seconds"] > 0 and point["peak_memory_increase_mb"] >= 0 for point in points)
         assert growth[name]["time_seconds"]["verdict"]
     # Series preparation always runs in its own process: the worker plumbing of the full run is exercised.
     assert all(point["isolated_process"] for point in growth["series_preparation"]["points"])
-    preparation = results["data_preparation"]
-    assert (
-        preparation["imdb_tokenise_pad"]["reviews"] == 4 * speed.SpeedSettings.quick().text_prep_base_reviews
-    )
-    assert preparation["cet_parse"]["days"] > 90_000
+    # Preparation: the 4x text point (all 50k reviews in a full run) and the 1x series point.
+    text, series = growth["text_preparation"]["points"][-1], growth["series_preparation"]["points"][0]
+    assert text["reviews"] == 4 * quick.text_prep_reviews and series["days"] == quick.series_prep_days
+    assert series["windows"] > 0 and results["summary"]["imdb_tokenise_pad_seconds"] == text["seconds"]
 
-    summary = results["summary"]
-    for key in ("train_overhead_ratio", "imdb_plain_epoch_seconds", "imdb_best_epoch_seconds"):
-        assert summary[key] > 0
+    # Everything the report shows of the speed section was recorded.
+    headline = report.speed_headline({"speed_details": results})
+    for key in (
+        "train_overhead_ratio",
+        "plain_keras_bilstm_epoch_seconds",
+        "seqlab_b128_bilstm_epoch_seconds",
+        "bilstm_epoch_seconds",
+        "bilstm_best_levers",
+        "plain_keras_bilstm_validation_accuracy",
+        "bilstm_validation_accuracy",
+        "imdb_preparation_seconds",
+        "imdb_preparation_peak_increase_mb",
+        "growth_time_exponents",
+    ):
+        assert headline[key] is not None, key
+    assert headline["bilstm_best_levers"] == speed.CHOSEN.levers()
+    assert set(headline["growth_time_exponents"]) == set(speed.GROWTH)
+    assert set(report.SPEED_LABELS) == set(headline)  # every number of the speed block has its row
