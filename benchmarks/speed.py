@@ -40,7 +40,7 @@ PROCESS_WARM_UP_EPOCHS = 2  # a fresh process's first bucketed epochs are slow (
 def _prepared(root: Path, dataset: str, name: str) -> Path:
     path = root / "data" / "prepared" / dataset / name
     if not path.exists():
-        raise FileNotFoundError(f"{path}: missing; run `.venv/bin/seqlab prepare {dataset}` in {root}")
+        raise FileNotFoundError(f"{path}: missing; run `seqlab stage prepare --dataset {dataset}` in {root}")
     return path
 
 

@@ -54,7 +54,7 @@ def test_prepared_data_is_read_by_the_two_loaders_without_the_test_split(tmp_pat
     imdb, cet = tmp_path / "data" / "prepared" / "imdb", tmp_path / "data" / "prepared" / "cet"
     imdb.mkdir(parents=True)
     cet.mkdir(parents=True)
-    with pytest.raises(FileNotFoundError, match="seqlab prepare imdb"):
+    with pytest.raises(FileNotFoundError, match="seqlab stage prepare --dataset imdb"):
         speed.imdb_arrays(tmp_path)
     x = np.ones((4, speed.MAX_LEN), dtype=np.int32)
     labels = np.array([0, 1, 0, 1], dtype=np.int8)
@@ -108,10 +108,10 @@ def test_the_committed_results_still_render_their_speed_section() -> None:
 @pytest.mark.slow
 def test_quick_profile_records_every_measurement(tmp_path: Path) -> None:
     if not all(path.exists() for path in PREPARED_FILES):  # a clean clone: prepare them, as `make data` does
-        for command in ("fetch", "prepare"):
+        for command in (["fetch"], ["stage", "prepare", "--dataset"]):
             for dataset in ("imdb", "cet"):
                 subprocess.run(
-                    [str(Path(sys.executable).with_name("seqlab")), command, dataset],
+                    [str(Path(sys.executable).with_name("seqlab")), *command, dataset],
                     cwd=REPO_ROOT,
                     check=True,
                     capture_output=True,
