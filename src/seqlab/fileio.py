@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -91,9 +92,19 @@ def atomic_directory(destination: str | Path) -> Iterator[Path]:
 def read_yaml(path: str | Path) -> Any:
     """Parse a YAML file with libyaml's C loader where PyYAML has it (dvc.lock: about 8x faster).
 
-    For machine-written files read on every pipeline run; params.yaml keeps the pure-Python loader
-    in seqlab.config, whose errors the user reads.
+    For machine-written files read on every pipeline run (dvc.lock, read a few times per dataset);
+    a file unchanged since the last read in this process is not parsed again. params.yaml keeps the
+    pure-Python loader in seqlab.config, whose errors the user reads.
     """
+    import copy
+
+    resolved = Path(path).resolve()
+    stat = resolved.stat()
+    return copy.deepcopy(_parsed_yaml(str(resolved), stat.st_mtime_ns, stat.st_size, stat.st_ino))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_yaml(path: str, mtime_ns: int, size: int, inode: int) -> Any:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
