@@ -2,13 +2,15 @@
 
 In a clean git copy: five lines of params.yaml add a station whose CSV the test writes into a mirror
 folder of its own (`giss/<station id>.csv`, a few years with a `999.90` gap); `seqlab fetch` records
-it in the lock, `seqlab run --profile smoke` runs its flow and `dvc repro` its stages, with no other
-file edited. A `csv_series` dataset goes through fetch, validate and prepare the same way.
+it in the lock, `seqlab run --profile smoke` runs its flow into an empty MLflow store and
+`dvc repro` its stages, with no other file edited. A `csv_series` dataset goes through fetch,
+validate and prepare the same way.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 from pathlib import Path
 
@@ -68,6 +70,9 @@ def test_a_new_station_runs_through_the_flow_and_dvc_repro(tmp_path: Path) -> No
     assert summary["missing"] == 1 and summary["filled_by_gap_policy"] == 1
     assert summary["first_date"] == "2009-01" and summary["last_date"] == "2018-12"
 
+    store = tmp_path / "empty.db"
+    store.touch()  # `seqlab run` into an empty SQLite file, as a user's first run does
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{store}"
     output = run_command(["seqlab", "run", "--dataset", "caen", "--profile", "smoke"], root, env)
     assert "[8/8] caen register: done" in output, output
 
@@ -77,7 +82,19 @@ def test_a_new_station_runs_through_the_flow_and_dvc_repro(tmp_path: Path) -> No
     experiment = client.get_experiment_by_name("seqlab-caen")
     (parent,) = client.search_runs([experiment.experiment_id], "tags.`seqlab.kind` = 'pipeline'")
     assert parent.info.status == "FINISHED" and parent.data.tags["seqlab.profile"] == "smoke"
-    assert client.get_model_version_by_alias("seqlab-caen", "champion").source
+    children = client.search_runs(
+        [experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    )
+    assert {run.data.tags["seqlab.kind"] for run in children} == {"trial", "variant", "baseline"}
+    for run in children:
+        if run.data.tags["seqlab.kind"] in ("variant", "baseline"):
+            assert math.isfinite(run.data.metrics["test_mae"])
+    assert "plots/forecast.png" in [item.path for item in client.list_artifacts(parent.info.run_id, "plots")]
+    best = next(run for run in children if run.data.tags.get("seqlab.best_variant") == "true")
+    assert [item.path for item in client.list_artifacts(best.info.run_id, "keras")] == ["keras/model.keras"]
+    assert client.get_model_version_by_alias("seqlab-caen", "champion").run_id == best.info.run_id
+    # artifacts beside the store, nothing in the working directory
+    assert (tmp_path / "mlartifacts").is_dir() and not (root / "mlruns").exists()
 
     # dvc repro of the same stages, with smoke budgets written into params.yaml (dvc knows no profiles)
     bake_profile(root / "params.yaml", "smoke", "giss_station")
