@@ -6,10 +6,15 @@ parses the YAML); the flow keys each task's cache on the content of exactly thos
 values of exactly those params, so the flow skips a step when ``dvc repro`` would, and reruns it when
 ``dvc repro`` would. ``commit`` records the flow's outputs in dvc.lock, so after a default-profile
 flow run ``dvc repro`` has nothing to do.
+
+A key also covers the first-party code a stage runs, derived from the imports (``code_closure``), so
+an edit to a module the stage only reaches indirectly still reruns it; a unit test checks that
+dvc.yaml's deps cover the same files, so ``dvc repro`` reruns it too.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -38,7 +43,8 @@ def _resolve(root: Path) -> dict[str, dict[str, list[str]]]:
     stages: dict[str, dict[str, list[str]]] = {}
     with Repo(str(root), uninitialized=True) as repo:
         for stage in repo.index.stages:
-            deps, keys = [], []
+            deps: list[str] = []
+            keys: list[str] = []
             for dependency in stage.deps:
                 if hasattr(dependency, "params"):  # a ParamsDependency: its keys, not its file
                     keys.extend(str(key) for key in dependency.params)
@@ -188,8 +194,151 @@ class FileHashes:
             pass
 
 
+def outputs_manifest(root: str | Path, name: str) -> dict[str, str]:
+    """Content hash of each output of a stage (``absent`` if missing): what a cached result must find.
+
+    A folder's existence says nothing of what is in it. Hashes come from :class:`FileHashes`, so a
+    no-op rerun reads no large file.
+    """
+    hashes = FileHashes(root)
+    manifest = {path: hashes.content_sha256(Path(root) / path) for path in outputs(root, name)}
+    hashes.save()
+    return manifest
+
+
+SOURCE_FOLDER = Path("src")
+PACKAGE = "seqlab"
+# Every stage receives its configuration as seqlab.config resolves it (the CLI and the flow both call
+# load_params), so that module's code decides what a stage sees, though no stage module imports it.
+CONFIG_MODULE = "seqlab.config"
+CODE_CACHE = Path(".prefect") / "code"
+
+
+def stage_modules() -> dict[str, str]:
+    """The module implementing each step: what ``seqlab stage NAME`` and the flow call into."""
+    from seqlab import recording
+    from seqlab.stages import STAGE_FUNCTIONS
+
+    modules = {step: function.__module__ for step, function in STAGE_FUNCTIONS.items()}
+    modules["register"] = recording.__name__
+    return modules
+
+
+def _source_modules(root: Path) -> dict[str, Path]:
+    """Dotted name → file of each module of the package's source under ``root`` (a package: its __init__)."""
+    package = root / SOURCE_FOLDER / PACKAGE
+    if not (package / "__init__.py").is_file():
+        raise FileNotFoundError(
+            f"{package}: no package {PACKAGE}; stage keys cover the code of the project at {root}"
+        )
+    modules: dict[str, Path] = {}
+    for file in sorted(package.rglob("*.py")):
+        if "__pycache__" in file.parts:
+            continue
+        parts = file.relative_to(root / SOURCE_FOLDER).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = file
+    return modules
+
+
+def _imported(name: str, file: Path, modules: dict[str, Path]) -> set[str]:
+    """First-party modules a module imports anywhere (seqlab imports lazily, inside functions).
+
+    ``from package import name`` counts the package and, when ``name`` is a submodule, that too; a
+    string that names a module (``importlib.import_module``) counts as well: over-approximate.
+    """
+    is_package = file.name == "__init__.py"
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(file.read_bytes(), filename=str(file))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                package = name.split(".") if is_package else name.split(".")[:-1]
+                anchor = package[: len(package) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            for alias in node.names:
+                if alias.name == "*":  # imports the submodules its __all__ names: count them all
+                    found.update(module for module in modules if module.startswith(f"{base}."))
+                else:
+                    found.add(f"{base}.{alias.name}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.add(node.value)
+    return found & modules.keys()
+
+
+def _closure(roots: set[str], imports: dict[str, set[str]]) -> set[str]:
+    """Every module loaded with ``roots``: what they import, transitively, and each one's packages."""
+    seen: set[str] = set()
+    pending = list(roots)
+    while pending:
+        module = pending.pop()
+        if module in seen or module not in imports:
+            continue
+        seen.add(module)
+        parts = module.split(".")
+        pending.extend(".".join(parts[:end]) for end in range(1, len(parts)))  # their __init__ runs first
+        pending.extend(imports[module])
+    return seen
+
+
+def _closures(root: Path, roots: dict[str, str]) -> dict[str, list[str]]:
+    """Each step's code closure as source files relative to ``root``."""
+    modules = _source_modules(root)
+    imports = {name: _imported(name, file, modules) for name, file in modules.items()}
+    return {
+        step: sorted(
+            modules[module].relative_to(root).as_posix()
+            for module in _closure({module, CONFIG_MODULE}, imports)
+        )
+        for step, module in roots.items()
+    }
+
+
+@lru_cache(maxsize=8)
+def _cached_closures(root: str, signature: str, roots: tuple[tuple[str, str], ...]) -> dict[str, list[str]]:
+    """The closures, remembered per content of the source (parsing it all takes about 0.1 s)."""
+    cached = Path(root) / CODE_CACHE / f"{signature}.json"
+    try:
+        loaded: dict[str, list[str]] = json.loads(cached.read_text(encoding="utf-8"))
+        return loaded
+    except (OSError, ValueError):
+        pass
+    closures = _closures(Path(root), dict(roots))
+    try:
+        for old in cached.parent.glob("*.json"):
+            old.unlink(missing_ok=True)
+        write_json(cached, closures)
+    except OSError:
+        pass
+    return closures
+
+
+def code_closure(root: str | Path, step: str, hashes: FileHashes | None = None) -> list[str]:
+    """Source files (relative to ``root``) of the seqlab modules a step may run, found from the imports.
+
+    The step's module and seqlab.config, every ``seqlab`` module they import anywhere, transitively,
+    and the packages' ``__init__`` on the way: a stage reruns when code it only reaches indirectly
+    changes. The files read are the project's at ``root`` (tests run on copies), not the installed
+    package's.
+    """
+    root = Path(root).resolve()
+    roots = stage_modules()
+    if step not in roots:
+        raise KeyError(f"no step {step!r}; the steps are {', '.join(roots)}")
+    own = hashes is None
+    hashes = hashes or FileHashes(root)
+    digest = hashlib.sha256(json.dumps(sorted(roots.items())).encode())
+    for module, file in sorted(_source_modules(root).items()):
+        digest.update(f"\0{module} {hashes.sha256(file)}".encode())
+    if own:
+        hashes.save()
+    return list(_cached_closures(str(root), digest.hexdigest()[:16], tuple(sorted(roots.items())))[step])
+
+
 def stage_key(root: str | Path, name: str, params: Params, dataset: str, extra: str = "") -> str:
-    """Cache key of a stage: its name, its deps' content and its params' effective values (plus ``extra``).
+    """Cache key of a stage: its name, its deps' and code's content, its params' values (plus ``extra``).
 
     dvc.yaml names params keys as params.yaml lays them out; the values keyed are what the run uses
     (defaults merged, profile and overrides applied): :meth:`seqlab.config.Params.value_of`.
@@ -198,6 +347,8 @@ def stage_key(root: str | Path, name: str, params: Params, dataset: str, extra: 
     hashes = FileHashes(root)
     for path in dependencies(root, name):
         digest.update(f"\0dep {path} {hashes.content_sha256(Path(root) / path)}".encode())
+    for path in code_closure(root, name.partition("@")[0], hashes):
+        digest.update(f"\0code {path} {hashes.content_sha256(Path(root) / path)}".encode())
     hashes.save()
     for key in params_keys(root, name):
         value = params.value_of(key, dataset)

@@ -165,3 +165,113 @@ def test_key_with_remembered_hashes_still_follows_a_changed_dep(project: Path) -
     source = next(path for path in graph.dependencies(project, name) if path.endswith(".py"))
     (project / source).write_text((project / source).read_text() + "\n# changed\n")
     assert graph.stage_key(project, name, params, "synthetic") != before
+
+
+def _covered(path: str, deps: list[str]) -> bool:
+    return any(path == dep or path.startswith(f"{dep}/") for dep in deps)
+
+
+def test_dvc_yaml_deps_cover_the_code_each_stage_imports() -> None:
+    """What keeps the hand-written deps honest: each stage's import closure is in its deps."""
+    missing = {}
+    for name in graph.stages(REPO):
+        closure = graph.code_closure(REPO, name.partition("@")[0])
+        assert "src/seqlab/fileio.py" in closure and "src/seqlab/config.py" in closure, (name, closure)
+        uncovered = [path for path in closure if not _covered(path, graph.dependencies(REPO, name))]
+        if uncovered:
+            missing[name] = uncovered
+    assert not missing, "dvc.yaml's deps miss code the stage imports (add them to the stage's deps):\n" + (
+        "\n".join(f"{name}: {', '.join(paths)}" for name, paths in missing.items())
+    )
+
+
+def test_code_closure_follows_indirect_and_lazy_imports_of_the_project_at_root(project: Path) -> None:
+    fetch = graph.code_closure(project, "fetch")
+    # stages.data → datasets, which imports each parser inside a function; cet.py imports giss.py
+    for path in ("stages/data.py", "stages/__init__.py", "__init__.py", "data/cet.py", "data/giss.py"):
+        assert f"src/seqlab/{path}" in fetch, path
+    assert "src/seqlab/tracking.py" not in fetch and "src/seqlab/cli.py" not in fetch
+    assert "src/seqlab/tracking.py" in graph.code_closure(project, "register")
+    with pytest.raises(KeyError, match="nowhere"):
+        graph.code_closure(project, "nowhere")
+
+    # A module that exists only in this copy, imported lazily and relatively by a module only register
+    # runs, joins register's closure alone: the files read are the copy's, and the closure follows them.
+    package = project / "src/seqlab"
+    (package / "helper_only_here.py").write_text('"""A helper."""\n')
+    registry = package / "registry.py"
+    registry.write_text(
+        f"{registry.read_text()}\n\ndef _late() -> None:\n    from . import helper_only_here\n"
+    )
+    assert "src/seqlab/helper_only_here.py" in graph.code_closure(project, "register")
+    assert "src/seqlab/helper_only_here.py" not in graph.code_closure(project, "tune")
+    # a subpackage's __init__ runs when one of its modules is imported
+    (package / "extras").mkdir()
+    (package / "extras/__init__.py").write_text("from seqlab import tracking\n")
+    (package / "extras/tool.py").write_text("X = 1\n")
+    train = package / "training.py"
+    train.write_text(f"{train.read_text()}\n\ndef _tool() -> None:\n    import seqlab.extras.tool\n")
+    tune = graph.code_closure(project, "tune")
+    for path in ("extras/tool.py", "extras/__init__.py", "tracking.py"):
+        assert f"src/seqlab/{path}" in tune, path
+    assert list((project / graph.CODE_CACHE).glob("*.json"))  # remembered per content of the source
+
+
+def test_key_follows_code_that_dvc_yaml_does_not_list(project: Path) -> None:
+    """The key covers the import closure by itself, whatever the src deps of dvc.yaml say."""
+    dvc_file = project / "dvc.yaml"
+    dvc_file.write_text(
+        "".join(line for line in dvc_file.read_text().splitlines(True) if "- src/seqlab" not in line)
+    )
+    assert not any(dep.startswith("src/") for dep in graph.dependencies(project, "tune@synthetic"))
+    params = load_params(project / "params.yaml")
+
+    def keys() -> dict[str, str]:
+        return {
+            step: graph.stage_key(project, graph.stage_name(step, "synthetic"), params, "synthetic")
+            for step in STAGES
+        }
+
+    before = keys()
+    training = project / "src/seqlab/training.py"
+    training.write_text(training.read_text() + "\n# edited\n")
+    after_training = keys()
+    assert after_training["tune"] != before["tune"]
+    tracking = project / "src/seqlab/tracking.py"
+    tracking.write_text(tracking.read_text() + "\n# edited\n")
+    after_tracking = keys()
+    assert [step for step in STAGES if after_tracking[step] != after_training[step]] == ["register"]
+
+
+def test_outputs_manifest_follows_the_content_of_output_folders(project: Path) -> None:
+    name = graph.stage_name("prepare", "synthetic")
+    assert graph.outputs_manifest(project, name) == {"data/prepared/synthetic": "absent"}
+    folder = project / "data/prepared/synthetic"
+    folder.mkdir(parents=True)
+    empty = graph.outputs_manifest(project, name)
+    assert empty["data/prepared/synthetic"] != "absent"
+    (folder / "arrays.npz").write_bytes(b"a" * 100)
+    (folder / "nested").mkdir()
+    (folder / "nested/manifest.json").write_text("{}")
+    written = graph.outputs_manifest(project, name)
+    assert written != empty and graph.outputs_manifest(project, name) == written
+
+    (folder / "arrays.npz").write_bytes(b"b" * 100)  # changed, same size
+    changed = graph.outputs_manifest(project, name)
+    (folder / "extra.txt").write_text("x")  # added
+    added = graph.outputs_manifest(project, name)
+    (folder / "nested/manifest.json").unlink()  # deleted
+    deleted = graph.outputs_manifest(project, name)
+    assert len({str(item) for item in (written, changed, added, deleted)}) == 4
+
+    # An unchanged file is not read again: a planted hash under its current signature is what counts.
+    entries = json.loads((project / graph.HASH_CACHE).read_text())
+    entries[str((folder / "arrays.npz").resolve())][4] = "planted"
+    (project / graph.HASH_CACHE).write_text(json.dumps(entries))
+    assert graph.outputs_manifest(project, name) != deleted
+
+    metrics = graph.outputs_manifest(project, graph.stage_name("baselines", "giss"))
+    assert metrics == {
+        "results/giss/baselines/predictions.npz": "absent",
+        "results/giss/baselines/metrics.json": "absent",
+    }
