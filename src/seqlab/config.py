@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from seqlab.datasets import (
     KINDS,
@@ -30,6 +38,7 @@ from seqlab.datasets import (
     kind_named,
     merge,
 )
+from seqlab.fileio import yaml_problem
 from seqlab.schema import Section
 
 TOP_LEVEL: tuple[str, ...] = ("datasets", "defaults", "pipeline", "benchmark", "profiles")
@@ -64,6 +73,20 @@ class PipelineParams(Section):
     fetch_retry_delay_seconds: float = Field(10.0, ge=0.0)
     registered_model_prefix: str = Field("seqlab-", min_length=1)
     champion_alias: str = Field("champion", min_length=1)
+    step_timeouts: dict[str, float] = Field(
+        default_factory=dict, description="seconds a step may run before it fails (per step name)"
+    )
+    notify: list[str] = Field(
+        default_factory=list, description="Apprise URLs told of a failed or crashed pipeline run"
+    )
+
+    @field_validator("step_timeouts")
+    @classmethod
+    def _positive_timeouts(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {step: seconds for step, seconds in value.items() if not seconds > 0}
+        if bad:
+            raise ValueError(f"step_timeouts: seconds must be positive, got {bad}")
+        return value
 
 
 class Params(BaseModel):
@@ -337,15 +360,20 @@ def load_raw(path: str | Path) -> dict[str, Any]:
     """Read params.yaml as a mapping, with errors that name the file and line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: params file not found") from None
     try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        byte_line = data.count(b"\n", 0, error.start) + 1
+        raise ConfigError(f"{path}, line {byte_line}: not UTF-8 text ({error.reason})") from None
+    try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{where}: invalid YAML: {getattr(error, 'problem', error)}") from None
+        line, problem = yaml_problem(error, text)
+        where = f", line {line}" if line is not None else ""
+        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     return raw

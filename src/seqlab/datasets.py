@@ -11,6 +11,7 @@ evaluation and the benchmarks ask this registry; they never compare dataset name
 
 from __future__ import annotations
 
+import functools
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from seqlab.data.sources import SourceFile
+from seqlab.errors import GapTooLongError
 from seqlab.schema import Section, TrainingParams, TuningParams
 
 Modality = Literal["text", "series", "image"]
@@ -45,6 +47,9 @@ class SeriesSource(SourceConfig):
     """A series read from a file: interior missing values fail or are filled (counted either way)."""
 
     gap_policy: Literal["error", "interpolate"] = "interpolate"
+    max_gap: int | None = Field(
+        3, ge=1, description="longest run of missing values (in steps) interpolation fills; null: no limit"
+    )
 
 
 class AclImdbSource(SourceConfig):
@@ -305,6 +310,28 @@ class Kind:
         """Parse the raw files strictly (errors name the file and line)."""
         raise NotImplementedError
 
+    def parse_file(self, dataset: Any, path: Path, gap_policy: str, max_gap: int | None) -> Any:
+        """Parse one raw file of a series kind with the given gap settings."""
+        raise ValueError(f"datasets.{dataset.name}: a {self.name} dataset is not read from one series file")
+
+    def count_records(self, dataset: Any, path: Path) -> int:
+        """Count the values a series file holds (gaps not counted), whatever the gap settings."""
+        parsed = self.parse_file(dataset, path, "interpolate", None)
+        return int(parsed.values.size - parsed.filled)
+
+    def read_series(self, dataset: Any, path: Path) -> Any:
+        """Parse a dataset's series file with its gap settings; a gap too long names the dataset's key."""
+        source = dataset.source
+        try:
+            return self.parse_file(dataset, _required(path, dataset), source.gap_policy, source.max_gap)
+        except GapTooLongError as error:
+            raise GapTooLongError(
+                error.path,
+                f"dataset {dataset.name} (datasets.{dataset.name}.source.max_gap, default "
+                f"defaults.{self.name}.source.max_gap): {error.message}",
+                line=error.line,
+            ) from None
+
     def season(self, dataset: Any) -> Season:
         """Seasons of a series kind (the climatologies and calendar features average like with like)."""
         raise ValueError(f"datasets.{dataset.name}: a {self.name} dataset is not a series")
@@ -375,15 +402,19 @@ class GissStation(Kind):
                 urls=(self.URL.format(station=station),),
                 mirror_folder=self.mirror_folder,
                 mirror_names=self.MIRROR_ALIASES.get(station, ()),
+                count_records=functools.partial(self.count_records, dataset),
             )
         ]
 
     def read(self, dataset: Any, raw_dir: Path) -> Any:
         """Return the station's months, gaps handled by the gap policy."""
+        return self.read_series(dataset, raw_dir / f"{dataset.source.station}.csv")
+
+    def parse_file(self, dataset: Any, path: Path, gap_policy: str, max_gap: int | None) -> Any:
+        """Parse a GISS station CSV."""
         from seqlab.data.giss import parse_giss_csv
 
-        path = _required(raw_dir / f"{dataset.source.station}.csv", dataset)
-        return parse_giss_csv(path, gap_policy=dataset.source.gap_policy)
+        return parse_giss_csv(path, gap_policy=gap_policy, max_gap=max_gap)
 
     def season(self, dataset: Any) -> Season:
         """Calendar months."""
@@ -406,14 +437,25 @@ class HadCet(Kind):
     def source_files(self, dataset: Any, root: Path) -> list[SourceFile]:
         """Return the Met Office grid or the book's one-value-per-line copy."""
         name = dataset.source.file
-        return [SourceFile(filename=name, urls=(self.URLS[name],), mirror_folder=self.mirror_folder)]
+        return [
+            SourceFile(
+                filename=name,
+                urls=(self.URLS[name],),
+                mirror_folder=self.mirror_folder,
+                count_records=functools.partial(self.count_records, dataset),
+            )
+        ]
 
     def read(self, dataset: Any, raw_dir: Path) -> Any:
         """Return the daily series of either layout."""
+        return self.read_series(dataset, raw_dir / dataset.source.file)
+
+    def parse_file(self, dataset: Any, path: Path, gap_policy: str, max_gap: int | None) -> Any:
+        """Parse the layout the source's ``file`` names."""
         from seqlab.data.cet import parse_cet_daily_lines, parse_cet_dat
 
         parse = parse_cet_dat if dataset.source.file == "cetdl1772on.dat" else parse_cet_daily_lines
-        return parse(_required(raw_dir / dataset.source.file, dataset), gap_policy=dataset.source.gap_policy)
+        return parse(path, gap_policy=gap_policy, max_gap=max_gap)
 
     def season(self, dataset: Any) -> Season:
         """Days of a non-leap year."""
@@ -430,27 +472,37 @@ class CsvSeries(Kind):
     def source_files(self, dataset: Any, root: Path) -> list[SourceFile]:
         """Return the CSV, copied from its local path or downloaded (mirror: <dataset>/<file>)."""
         location = dataset.source.path
+        count = functools.partial(self.count_records, dataset)
         if "://" in location:
             filename = Path(urllib.parse.urlparse(location).path).name or "series.csv"
-            return [SourceFile(filename=filename, urls=(location,), mirror_folder=dataset.name)]
+            return [
+                SourceFile(
+                    filename=filename, urls=(location,), mirror_folder=dataset.name, count_records=count
+                )
+            ]
         path = Path(location).expanduser()
         path = path if path.is_absolute() else root / path
-        return [SourceFile(filename=path.name, urls=(str(path),), mirror_folder=None)]
+        return [SourceFile(filename=path.name, urls=(str(path),), mirror_folder=None, count_records=count)]
 
     def read(self, dataset: Any, raw_dir: Path) -> Any:
         """Return the series at its frequency, gaps handled by the gap policy."""
+        (source_file,) = self.source_files(dataset, raw_dir)
+        return self.read_series(dataset, raw_dir / source_file.filename)
+
+    def parse_file(self, dataset: Any, path: Path, gap_policy: str, max_gap: int | None) -> Any:
+        """Parse the source's columns at its frequency."""
         from seqlab.data.csv_series import parse_csv_series
 
-        (source_file,) = self.source_files(dataset, raw_dir)
         source = dataset.source
         return parse_csv_series(
-            _required(raw_dir / source_file.filename, dataset),
+            path,
             date_column=source.date_column,
             value_column=source.value_column,
             frequency=source.frequency,
             missing_value=source.missing_value,
-            gap_policy=dataset.source.gap_policy,
+            gap_policy=gap_policy,
             delimiter=source.delimiter,
+            max_gap=max_gap,
         )
 
     def season(self, dataset: Any) -> Season:

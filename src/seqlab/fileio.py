@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from seqlab.errors import CorruptStateError
+
 CHUNK_BYTES = 1 << 20
 
 
@@ -77,16 +79,37 @@ def atomic_directory(destination: str | Path) -> Iterator[Path]:
     temporary = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent))
     try:
         yield temporary
-        if destination.exists():
-            backup = destination.with_name(f".{destination.name}.old")
-            shutil.rmtree(backup, ignore_errors=True)
-            os.replace(destination, backup)
-            os.replace(temporary, destination)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(temporary, destination)
+        replace_directory(temporary, destination)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
+
+
+def replace_directory(source: str | Path, destination: str | Path) -> None:
+    """Swap the finished folder ``source`` in at ``destination`` (two renames; the old one removed).
+
+    A crash between the renames leaves the old folder at ``.<name>.old`` and no ``destination``:
+    absent, never half.
+    """
+    source, destination = Path(source), Path(destination)
+    if destination.exists():
+        backup = destination.with_name(f".{destination.name}.old")
+        shutil.rmtree(backup, ignore_errors=True)
+        os.replace(destination, backup)
+        os.replace(source, destination)
+        shutil.rmtree(backup, ignore_errors=True)
+    else:
+        os.replace(source, destination)
+
+
+def yaml_problem(error: Exception, text: str) -> tuple[int | None, str]:
+    """Return (1-based line, what is wrong) of a PyYAML error, for messages that name the line."""
+    mark = getattr(error, "problem_mark", None)
+    if mark is not None:
+        return mark.line + 1, str(getattr(error, "problem", None) or error)
+    position = getattr(error, "position", None)  # a ReaderError: a character YAML does not allow
+    if isinstance(position, int):
+        return text.count("\n", 0, position) + 1, str(getattr(error, "reason", None) or error)
+    return None, str(error)
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -94,7 +117,8 @@ def read_yaml(path: str | Path) -> Any:
 
     For machine-written files read on every pipeline run (dvc.lock, read a few times per dataset);
     a file unchanged since the last read in this process is not parsed again. params.yaml keeps the
-    pure-Python loader in seqlab.config, whose errors the user reads.
+    pure-Python loader in seqlab.config, whose errors the user reads. A file that does not parse
+    fails with a ``CorruptStateError`` (a ``ValueError``) naming it and the line.
     """
     import copy
 
@@ -108,4 +132,17 @@ def _parsed_yaml(path: str, mtime_ns: int, size: int, inode: int) -> Any:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)  # a safe loader either way
+    recovery = "restore it from version control, or delete it so that the tool that wrote it writes it again"
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        byte_line = data.count(b"\n", 0, error.start) + 1
+        raise CorruptStateError(
+            path, f"not UTF-8 text ({error.reason}); {recovery}", line=byte_line
+        ) from None
+    try:
+        return yaml.load(text, Loader=loader)  # a safe loader either way
+    except yaml.YAMLError as error:
+        line, problem = yaml_problem(error, text)
+        raise CorruptStateError(path, f"invalid YAML: {problem}; {recovery}", line=line) from None

@@ -25,6 +25,8 @@ PID_TAG = "seqlab.pid"
 ERROR_TAG = "seqlab.error"
 MAX_PARAM_CHARS = 6000
 MAX_TAG_CHARS = 5000
+# How long a Tracker waits for another process that is creating or migrating the SQLite store.
+STORE_LOCK_TIMEOUT_SECONDS = 300.0
 
 
 def tracking_uri(root: str | Path) -> str:
@@ -50,9 +52,63 @@ def artifact_root(root: str | Path, uri: str | None = None) -> Path:
 
 def client(root: str | Path) -> Any:
     """Return an MlflowClient on the configured store (explicit, never the thread-local fluent state)."""
-    from mlflow.tracking import MlflowClient
+    return Tracker(root).client
 
-    return MlflowClient(tracking_uri=tracking_uri(root))
+
+def sqlite_file(uri: str) -> Path | None:
+    """Return the database file a ``sqlite:///`` tracking URI names (query string dropped), else None."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri.removeprefix("sqlite:///").partition("?")[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+@contextlib.contextmanager
+def _opening_store(uri: str) -> Iterator[None]:
+    """Hold ``<database>.lock`` (beside a SQLite store's file) while MLflow creates or migrates it.
+
+    MLflow creates a fresh SQLite store's tables when a client first opens it, and concurrent
+    creators collide (``table experiments already exists``, or a store left half-migrated for
+    good). A store that cannot be opened fails naming its file. Other tracking URIs (a server,
+    another database) are opened as they are.
+    """
+    database = sqlite_file(uri)
+    if database is None:
+        yield
+        return
+    from filelock import FileLock, Timeout
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    database = database.resolve()
+    database.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(database.with_name(database.name + ".lock"), timeout=STORE_LOCK_TIMEOUT_SECONDS)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RuntimeError(
+            f"{lock.lock_file}: another process has held the lock of MLflow store {database} for "
+            f"{STORE_LOCK_TIMEOUT_SECONDS:.0f} s (creating or migrating it); if no seqlab or mlflow "
+            "process is running, delete the lock file and retry"
+        ) from None
+    try:
+        yield
+    except (MlflowException, SQLAlchemyError) as error:
+        problem = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RuntimeError(
+            f"{database}: cannot open this MLflow store ({problem}); a store that several processes "
+            "created at once (before seqlab locked its creation) can be left half-migrated: move the "
+            "file aside to start a new store"
+        ) from error
+    finally:
+        lock.release()
+
+
+def _already_exists(error: Exception) -> bool:
+    """Whether an MlflowException says the resource was created meanwhile (a concurrent creator)."""
+    from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
+
+    return getattr(error, "error_code", None) == ErrorCode.Name(RESOURCE_ALREADY_EXISTS)
 
 
 def experiment_id(root: str | Path, name: str) -> str:
@@ -96,26 +152,41 @@ class Tracker:
     """Writes runs, metrics, artifacts and registry entries to one MLflow store by explicit run id."""
 
     def __init__(self, root: str | Path, uri: str | None = None) -> None:
-        """Open the store of the project at ``root`` (or ``uri``)."""
+        """Open the store of the project at ``root`` (or ``uri``); a fresh SQLite store under a lock."""
         from mlflow.tracking import MlflowClient
 
         self.root = Path(root).resolve()
         self.uri = uri or tracking_uri(self.root)
-        # The registry explicitly in the same store: left unset, MLflow takes it from the process-wide
-        # tracking URI, which another store may have set.
-        self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+        # The client opens the tracking store on construction, and that store's first opening in a
+        # process creates and migrates all tables (the registry's too): done under the file lock.
+        with _opening_store(self.uri):
+            # The registry explicitly in the same store: left unset, MLflow takes it from the
+            # process-wide tracking URI, which another store may have set.
+            self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
 
     # ------------------------------------------------------------------ runs
 
     def experiment(self, name: str) -> str:
-        """Return the id of experiment ``name``, creating it (artifacts in the project by default)."""
+        """Return the id of experiment ``name``, creating it (artifacts in the project by default).
+
+        Safe against a concurrent creator (parallel pipelines on a fresh store): the loser of the
+        race reads the winner's experiment.
+        """
+        from mlflow.exceptions import MlflowException
+
         existing = self.client.get_experiment_by_name(name)
         if existing is not None:
             return str(existing.experiment_id)
         # A tracking server or file store picks its own artifact location; a SQLite file gets a folder
         # beside it.
         location = artifact_root(self.root, self.uri).as_uri() if self.uri.startswith("sqlite:///") else None
-        return str(self.client.create_experiment(name, artifact_location=location))
+        try:
+            return str(self.client.create_experiment(name, artifact_location=location))
+        except MlflowException as error:
+            created = self.client.get_experiment_by_name(name) if _already_exists(error) else None
+            if created is None:
+                raise
+            return str(created.experiment_id)
 
     def start_run(
         self,
@@ -170,6 +241,21 @@ class Tracker:
             self.finish(run.info.run_id, f"interrupted: process {pid} ended without closing this run")
             closed.append(str(run.info.run_id))
         return closed
+
+    def run_exists(self, run_id: str) -> bool:
+        """Whether this store holds run ``run_id`` (a reused step links to it only then)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_run(run_id)
+        except MlflowException:
+            return False
+        return True
+
+    def find_experiment(self, name: str) -> str | None:
+        """Return the id of experiment ``name`` if it exists (never creates it)."""
+        existing = self.client.get_experiment_by_name(name)
+        return None if existing is None else str(existing.experiment_id)
 
     @contextlib.contextmanager
     def run(self, experiment: str, run_name: str, kind: str, **kwargs: Any) -> Iterator[str]:
@@ -298,11 +384,18 @@ class Tracker:
     ) -> str:
         """Create a new version of registered model ``name`` (created if needed); return its number."""
         from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
         try:
             self.client.get_registered_model(name)
-        except MlflowException:
-            self.client.create_registered_model(name, description=description or None)
+        except MlflowException as error:
+            if error.error_code != ErrorCode.Name(RESOURCE_DOES_NOT_EXIST):
+                raise
+            try:
+                self.client.create_registered_model(name, description=description or None)
+            except MlflowException as creation_error:
+                if not _already_exists(creation_error):  # else a concurrent register created it
+                    raise
         model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/") else None
         with self._process_wide_store():
             version = self.client.create_model_version(

@@ -8,7 +8,8 @@ its k-th execution with seed + k (the builders draw layer seeds from a private g
 ``seqlab.models.seeding``, so no other thread can shift them). Validation data comes from the
 training period (the caller passes it); the test split never reaches this module.
 A trial whose loss turns NaN is marked FAILED and is never chosen as best. Rerunning with the
-same directory continues the search without repeating finished trials.
+same directory continues the search without repeating finished trials; a saved search whose state
+files do not parse (a killed write, a bad copy) fails naming the file instead of resuming.
 """
 
 from __future__ import annotations
@@ -22,12 +23,54 @@ from typing import Any
 import numpy as np
 
 from seqlab.artifacts import SearchResult, TrialRecord
+from seqlab.errors import CorruptStateError
+from seqlab.fileio import atomic_open
 from seqlab.schema import SpaceEntry, TuningParams
 from seqlab.training import adapt_to_training_data, array_dataset
 
 BuildFunction = Callable[..., Any]
 # Per-epoch logs of a trial, kept in its trial directory: the oracle only stores the best epoch.
 EPOCHS_FILE = "epochs.json"
+# What Keras Tuner reads to resume a search (tuner0.json, oracle.json, each trial's trial.json),
+# and our epoch logs, relative to the search's project folder.
+STATE_FILES: tuple[str, ...] = ("tuner*.json", "oracle.json", "trial_*/trial.json", f"trial_*/{EPOCHS_FILE}")
+
+
+def _restart_hint(project_dir: Path) -> str:
+    return (
+        f"delete {project_dir} to restart this search from its first trial (its finished trials are "
+        "lost), then run the tune stage again"
+    )
+
+
+def read_state_file(path: Path, project_dir: Path) -> Any:
+    """Parse one JSON state file of a saved search, failing with its name, line and the way out."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise CorruptStateError(
+            path, f"corrupt Keras Tuner state ({error.msg}); {_restart_hint(project_dir)}", line=error.lineno
+        ) from None
+    except UnicodeDecodeError as error:
+        raise CorruptStateError(
+            path, f"corrupt Keras Tuner state (not UTF-8 text: {error.reason}); {_restart_hint(project_dir)}"
+        ) from None
+
+
+def check_saved_search(project_dir: Path) -> None:
+    """Parse every state file of a saved search before Keras Tuner reloads it.
+
+    Keras Tuner's own reload fails on a truncated file with a bare JSON error that names no file.
+    """
+    for pattern in STATE_FILES:
+        for path in sorted(project_dir.glob(pattern)):
+            state = read_state_file(path, project_dir)
+            if not isinstance(state, dict | list):
+                raise CorruptStateError(
+                    path,
+                    f"corrupt Keras Tuner state (a JSON {type(state).__name__}, not an object); "
+                    + _restart_hint(project_dir),
+                )
 
 
 def declare(hp: Any, name: str, entry: SpaceEntry) -> Any:
@@ -108,8 +151,9 @@ def _recording(tuner_class: type) -> type:
             self._write_epochs(trial.trial_id)
 
         def _write_epochs(self, trial_id: str) -> None:
-            path = Path(self.get_trial_dir(trial_id)) / EPOCHS_FILE
-            path.write_text(json.dumps(self._epoch_logs[trial_id]), encoding="utf-8")
+            # whole or absent: a search killed mid-write must still resume
+            with atomic_open(Path(self.get_trial_dir(trial_id)) / EPOCHS_FILE) as handle:
+                json.dump(self._epoch_logs[trial_id], handle)
 
     RecordingTuner.__name__ = RecordingTuner.__qualname__ = tuner_class.__name__
     return RecordingTuner
@@ -137,7 +181,11 @@ def make_tuner(
     project_name: str,
     input_slicer: Callable[[np.ndarray, dict[str, Any]], np.ndarray] | None = None,
 ) -> Any:
-    """Create (or reload, when ``directory`` holds an earlier search) the configured tuner."""
+    """Create (or reload, when ``directory`` holds an earlier search) the configured tuner.
+
+    A saved search that cannot be reloaded fails with a ``CorruptStateError`` naming the file (or
+    the folder) and how to restart.
+    """
     import keras_tuner
 
     hypermodel = _make_hypermodel(
@@ -154,14 +202,24 @@ def make_tuner(
         "max_consecutive_failed_trials": settings.max_consecutive_failed_trials,
     }
     if settings.algorithm == "random":
-        return _recording(keras_tuner.RandomSearch)(hypermodel, max_trials=settings.max_trials, **common)
-    if settings.algorithm == "bayesian":
-        return _recording(keras_tuner.BayesianOptimization)(
-            hypermodel, max_trials=settings.max_trials, **common
-        )
-    return _recording(keras_tuner.Hyperband)(
-        hypermodel, max_epochs=settings.epochs, factor=3, hyperband_iterations=1, **common
-    )
+        tuner_class, options = keras_tuner.RandomSearch, {"max_trials": settings.max_trials}
+    elif settings.algorithm == "bayesian":
+        tuner_class, options = keras_tuner.BayesianOptimization, {"max_trials": settings.max_trials}
+    else:
+        tuner_class = keras_tuner.Hyperband
+        options = {"max_epochs": settings.epochs, "factor": 3, "hyperband_iterations": 1}
+    project_dir = Path(directory) / project_name
+    if not project_dir.is_dir():
+        return _recording(tuner_class)(hypermodel, **options, **common)
+    check_saved_search(project_dir)
+    try:
+        return _recording(tuner_class)(hypermodel, **options, **common)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as error:
+        # well-formed JSON that is not what Keras Tuner wrote (an edited or mixed-up file)
+        raise CorruptStateError(
+            project_dir,
+            f"cannot resume the saved search ({type(error).__name__}: {error}); {_restart_hint(project_dir)}",
+        ) from error
 
 
 def collect_trials(tuner: Any) -> SearchResult:
@@ -173,7 +231,7 @@ def collect_trials(tuner: Any) -> SearchResult:
         epochs_file = Path(tuner.get_trial_dir(trial_id)) / EPOCHS_FILE
         history: dict[str, list[float]] = {}
         if epochs_file.exists():
-            history = _epoch_history(json.loads(epochs_file.read_text(encoding="utf-8")))
+            history = _epoch_history(read_state_file(epochs_file, Path(tuner.project_dir)))
         else:  # a project written without per-epoch logs: the oracle's best-epoch values
             for name in trial.metrics.metrics:
                 observations = trial.metrics.get_history(name)

@@ -140,7 +140,9 @@ def test_fetch_and_describe_giss(giss_root: Path, capsys: pytest.CaptureFixture[
     raw = giss_root / "data" / "raw" / "giss" / GISS_FILE
     assert summary["files"] == {GISS_FILE: sha256_file(raw)}
     lock = json.loads((giss_root / "data" / "sources.lock.json").read_text(encoding="utf-8"))
-    assert lock["giss"] == {GISS_FILE: {"sha256": sha256_file(raw), "size": raw.stat().st_size}}
+    assert lock["giss"] == {
+        GISS_FILE: {"sha256": sha256_file(raw), "size": raw.stat().st_size, "records": 897}
+    }
     assert summary["sha256_matches_lock"] is True
 
 
@@ -252,7 +254,7 @@ def test_lock_mismatch_exits_2_with_both_hashes(tmp_path: Path, capsys: pytest.C
     # A local mirror only: the lock check must fail before anything else is tried.
     mirror = tmp_path / "mirror"
     (mirror / "giss").mkdir(parents=True)
-    content = b"a GISS file that is not the locked one\n"
+    content = b"YEAR,JAN,FEB,MAR,APR,MAY,JUN,JUL,AUG,SEP,OCT,NOV,DEC\n2000,1,2,3,4,5,6,7,8,9,10,11,12\n"
     (mirror / "giss" / GISS_FILE).write_bytes(content)
     root = tmp_path / "project"
     lock = root / "data" / "sources.lock.json"
@@ -275,7 +277,7 @@ def test_lock_mismatch_exits_2_with_both_hashes(tmp_path: Path, capsys: pytest.C
     assert seqlab(root, "fetch", "giss", "--mirror", str(mirror), "--update") == 0
     recorded = json.loads(lock.read_text(encoding="utf-8"))
     assert recorded["giss"] == {
-        GISS_FILE: {"sha256": hashlib.sha256(content).hexdigest(), "size": len(content)}
+        GISS_FILE: {"sha256": hashlib.sha256(content).hexdigest(), "size": len(content), "records": 12}
     }
     assert recorded["cet"] == other["cet"]
     assert (root / "data" / "raw" / "giss" / GISS_FILE).read_bytes() == content
@@ -335,3 +337,91 @@ def test_ui_prints_the_store_it_would_serve(
     assert run(["--root", str(tmp_path), "ui", "--port", "5123", "--print-command"]) == 0
     printed = capsys.readouterr().out
     assert "mlflow ui --backend-store-uri" in printed and "--port 5123" in printed
+
+
+# --------------------------------------------------------------------------- the lasting stack (seqlab up)
+
+
+def test_every_command_gets_the_project_prefect_home_unless_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seqlab.cli import project_environment
+
+    monkeypatch.delenv("PREFECT_HOME", raising=False)
+    with project_environment(tmp_path):
+        assert os.environ["PREFECT_HOME"] == str(tmp_path / ".prefect")
+    assert "PREFECT_HOME" not in os.environ  # an in-process caller gets its environment back
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "mine"))
+    with project_environment(tmp_path):
+        assert os.environ["PREFECT_HOME"] == str(tmp_path / "mine")
+
+
+def test_deploy_refuses_without_a_lasting_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert seqlab(tmp_path, "deploy") == 1
+    assert "run `seqlab up` first" in capsys.readouterr().err
+
+
+def test_status_and_down_without_a_stack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert seqlab(tmp_path, "status") == 0
+    assert "the stack is not up" in capsys.readouterr().out
+    assert seqlab(tmp_path, "down") == 0
+    assert "nothing to stop" in capsys.readouterr().out
+
+
+def test_schedule_is_gone_deploy_is_the_deployment() -> None:
+    from seqlab.cli import ORCHESTRATION_COMMANDS, build_parser, orchestrator
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["schedule"])
+    for name in ORCHESTRATION_COMMANDS:  # each registered by pyproject.toml's entry points
+        assert callable(orchestrator(name))
+    arguments = build_parser().parse_args(["up"])
+    assert (arguments.host, arguments.prefect_port, arguments.mlflow_port) == ("127.0.0.1", 4200, 5000)
+
+
+def _sleeper() -> subprocess.Popen[bytes]:
+    """A stand-in for a stack process: its own session, as `seqlab up` starts them."""
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+
+
+def _record(root: Path, process: subprocess.Popen[bytes], command: list[str]) -> None:
+    import psutil
+
+    entry = {
+        "name": "worker",
+        "pid": process.pid,
+        "command": command,
+        "started_at": psutil.Process(process.pid).create_time(),
+        "url": "http://127.0.0.1:1/work-pools/work-pool/seqlab",
+        "log": str(root / ".seqlab" / "logs" / "worker.log"),
+    }
+    (root / ".seqlab").mkdir(exist_ok=True)
+    (root / ".seqlab" / "stack.json").write_text(json.dumps({"services": {"worker": entry}}))
+
+
+def test_down_stops_a_recorded_process_and_leaves_a_reused_pid_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorded, stranger = _sleeper(), _sleeper()
+    try:
+        _record(tmp_path, recorded, [sys.executable, "-c", "import time; time.sleep(600)"])
+        assert seqlab(tmp_path, "status", "--json") == 0
+        (row,) = json.loads(capsys.readouterr().out)
+        assert (row["pid"], row["alive"], row["healthy"]) == (recorded.pid, True, False)
+        assert seqlab(tmp_path, "down") == 0
+        assert recorded.wait(timeout=120) == -15  # SIGTERM to its process group
+        assert not (tmp_path / ".seqlab" / "stack.json").exists()
+
+        # The pid now runs another command (as after a reboot): down must not kill it.
+        _record(tmp_path, stranger, [sys.executable, "-m", "prefect", "worker", "start", "--name", "w"])
+        assert seqlab(tmp_path, "down") == 0
+        assert "left alone" in capsys.readouterr().err
+        assert stranger.poll() is None
+    finally:
+        for process in (recorded, stranger):
+            process.kill()
+            process.wait(timeout=120)

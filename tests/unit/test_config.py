@@ -100,6 +100,7 @@ def test_repo_params_default_values() -> None:
     assert giss.tuning.space["family"].values == ["gru", "lstm", "dense", "conv1d"]
     assert set(giss.training.variants) == {"none", "dropout", "recurrent_dropout", "both"}
     assert params.dataset("mnist").prepare.train_images == 8000
+    assert (giss.source.gap_policy, giss.source.max_gap, cet.source.max_gap) == ("interpolate", 3, 3)
     assert params.pipeline.schedule.datasets == ["all"]
     assert params.benchmark["profile"] == "full"  # free-form for src (benchmarks/ validate it)
 
@@ -183,6 +184,8 @@ def test_each_section_is_frozen(dataset: str, section: str | None, key: str, val
         (("datasets", "giss", "window"), 12, "datasets.giss: unknown key(s) window"),
         (("defaults", "giss_station", "train"), {}, "defaults.giss_station: unknown section(s) train"),
         (("pipeline", "fetch_retries"), -1, "pipeline.fetch_retries"),
+        (("defaults", "hadcet_daily", "source", "max_gap"), 0, "datasets.cet.source.max_gap"),
+        (("datasets", "giss", "source", "max_gap"), "long", "datasets.giss.source.max_gap"),
         (("pipeline", "schedule", "timezon"), "UTC", "pipeline.schedule.timezon"),
     ],
 )
@@ -272,6 +275,26 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     assert str(path) in message
     assert "line 4" in message
     assert "invalid YAML" in message
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "problem"),
+    [
+        (b"datasets:\n  giss: {source: {kind: giss_station}\n", 3, "invalid YAML"),  # a file cut short
+        (b"datasets:\n  giss:\n    source: \x07\n", 3, "characters are not allowed"),
+        (b"datasets:\n  # caf\xe9\n", 2, "not UTF-8"),
+    ],
+)
+def test_a_corrupt_params_file_names_file_and_line(
+    tmp_path: Path, content: bytes, line: int, problem: str
+) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        load_params(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}, line {line}: ")
+    assert problem in message
 
 
 def test_missing_file_names_it(tmp_path: Path) -> None:

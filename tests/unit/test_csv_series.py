@@ -12,7 +12,7 @@ import pytest
 
 from seqlab.data.csv_series import FREQUENCIES, parse_csv_series
 from seqlab.data.series_common import ParsedSeries
-from seqlab.errors import DataFormatError
+from seqlab.errors import DataFormatError, GapTooLongError
 
 # ---------------------------------------------------------------- helpers
 
@@ -96,6 +96,24 @@ def test_daily_rejects_a_time_of_day(tmp_path: Path) -> None:
     expect_error(path, 3, "'2000-01-02T12:00' has a time of day")
 
 
+def test_daily_gap_longer_than_max_gap_names_dates_and_length(tmp_path: Path) -> None:
+    path = write(tmp_path, "date,value", "2000-01-01,1", "2000-01-02,NA", "2000-01-06,6", "2000-01-07,7")
+    assert daily(path, missing_value="NA", max_gap=4).filled == 4
+    error = expect_error(
+        path,
+        3,
+        "4 consecutive missing days from 2000-01-02 to 2000-01-05: longer than max_gap (3 days)",
+        missing_value="NA",
+        max_gap=3,
+    )
+    assert isinstance(error, GapTooLongError)
+
+
+def test_max_gap_is_checked_before_the_file_is_read(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="^max_gap: "):
+        daily(tmp_path / "absent.csv", max_gap=0)
+
+
 # ---------------------------------------------------------------- monthly
 
 
@@ -129,6 +147,14 @@ def test_monthly_rejects_a_year_alone(tmp_path: Path) -> None:
     expect_error(path, 3, "unparseable date '2001' in column 'date'", call=monthly)
 
 
+def test_monthly_gap_longer_than_max_gap(tmp_path: Path) -> None:
+    path = write(tmp_path, "date,value", "1999-11,1", "1999-12,2", "2000-04,4")
+    expect_error(
+        path, 4, "3 consecutive missing months from 2000-01-01 to 2000-03-01", call=monthly, max_gap=2
+    )
+    assert monthly(path, max_gap=3).filled == 3
+
+
 # ---------------------------------------------------------------- other
 
 
@@ -141,6 +167,13 @@ def test_other_without_date_column(tmp_path: Path) -> None:
     assert list(parsed.values.index) == [0, 1, 2, 3, 4]
     assert values_of(parsed) == pytest.approx([1.0, 2.0, 3.0, 4.0, 5.0])
     assert (parsed.missing, parsed.filled) == (4, 2)
+
+
+def test_other_gap_longer_than_max_gap_names_data_rows(tmp_path: Path) -> None:
+    path = write(tmp_path, "value", "1", "NA", "NA", "4")
+    fragment = "2 consecutive missing steps from data row 2 to data row 3: longer than max_gap (1 steps)"
+    expect_error(path, 3, fragment, call=other, missing_value="NA", max_gap=1)
+    assert other(path, missing_value="NA", max_gap=2).filled == 2
 
 
 def test_other_without_date_column_gap_error_names_the_line(tmp_path: Path) -> None:

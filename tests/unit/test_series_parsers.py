@@ -17,7 +17,7 @@ from seqlab.data.cet import parse_cet, parse_cet_daily_lines, parse_cet_dat
 from seqlab.data.giss import parse_giss_csv
 from seqlab.data.series_common import ParsedSeries
 from seqlab.data.synthetic import make_synthetic_series, read_synthetic, write_synthetic_csv
-from seqlab.errors import DataFormatError
+from seqlab.errors import DataFormatError, GapTooLongError
 
 Parser = Callable[..., ParsedSeries]
 
@@ -39,7 +39,9 @@ def write_bytes(directory: Path, name: str, content: bytes | str) -> Path:
     return path
 
 
-def expect_format_error(parser: Parser, path: Path, line: int | None, *fragments: str, **kwargs: str) -> str:
+def expect_format_error(
+    parser: Parser, path: Path, line: int | None, *fragments: str, **kwargs: str | int
+) -> str:
     with pytest.raises(DataFormatError) as info:
         parser(path, **kwargs)
     message = str(info.value)
@@ -166,6 +168,30 @@ def test_giss_missing_year_row_is_a_gap(tmp_path: Path) -> None:
     )  # Dec 1950 -> Jan 1952 is 396 days
     # the error points at the row after the hole, where the jump in years shows
     expect_format_error(parse_giss_csv, path, 3, "12 missing", "1951-01-01", gap_policy="error")
+
+
+def test_giss_gap_longer_than_max_gap_is_not_interpolated(tmp_path: Path) -> None:
+    path = write_bytes(
+        tmp_path, "hole.csv", giss_text(giss_row(1950, giss_months(0.0)), giss_row(1952, giss_months(0.0)))
+    )
+    with pytest.raises(GapTooLongError):
+        parse_giss_csv(path, max_gap=11)
+    expect_format_error(
+        parse_giss_csv,
+        path,
+        3,
+        "12 consecutive missing months from 1951-01-01 to 1951-12-01",
+        "max_gap (3 months)",
+        max_gap=3,
+    )
+    assert parse_giss_csv(path, max_gap=12).filled == 12  # a gap of exactly max_gap is filled
+
+
+@pytest.mark.parametrize("max_gap", [0, -1, 2.5, True, "3"])
+def test_a_max_gap_that_is_not_a_positive_whole_number_is_rejected(tmp_path: Path, max_gap: object) -> None:
+    path = write_bytes(tmp_path, "station.csv", giss_text(giss_row(1950, giss_months(0.0))))
+    with pytest.raises(ValueError, match=rf"^max_gap: .*got {max_gap!r}"):
+        parse_giss_csv(path, max_gap=max_gap)  # type: ignore[arg-type]
 
 
 def test_giss_columns_are_found_by_name_in_any_order(tmp_path: Path) -> None:
@@ -301,6 +327,17 @@ def test_cet_dat_missing_row_is_a_gap_reported_at_the_next_row(tmp_path: Path) -
     expect_format_error(parse_cet_dat, path, 15, "1772-01-15", gap_policy="error")
 
 
+def test_cet_dat_cut_mid_year_leaves_gaps_max_gap_refuses(tmp_path: Path) -> None:
+    # A .dat file cut after day 9 of its last year: days 10..31 of Jan..Nov are interior gaps (the
+    # HadCET incident: 235 days interpolated without a word).
+    lines = dat_year_lines(1772, tenths_of) + dat_year_lines(1773, tenths_of)[:9]
+    path = write_bytes(tmp_path, "cet.dat", "\n".join(lines))
+    assert parse_cet_dat(path).filled == 235  # days 10..end of Jan..Nov 1773
+    expect_format_error(
+        parse_cet_dat, path, 40, "22 consecutive missing days from 1773-01-10 to 1773-01-31", max_gap=3
+    )
+
+
 # ---------------------------------------------------------------- CET .dat: malformed input
 
 
@@ -387,6 +424,22 @@ def test_cet_daily_lines_skipped_date_is_a_gap(tmp_path: Path) -> None:
     assert parsed.filled == 1
     assert parsed.values.loc["2000-02-29"] == pytest.approx(3.0)
     expect_format_error(parse_cet_daily_lines, path, 3, "2000-02-29", gap_policy="error")
+
+
+def test_cet_daily_lines_max_gap_counts_missing_codes_and_skipped_dates_alike(tmp_path: Path) -> None:
+    entries = consecutive_days(dt.date(2000, 1, 1), [1.0, -999.9, -999.9, 4.0, 5.0, 6.0, 7.0])
+    del entries[3]  # a skipped date right after two missing codes: one gap of three days
+    path = write_bytes(tmp_path, "tdaily.txt", daily_text(entries))
+    assert parse_cet_daily_lines(path, max_gap=3).filled == 3
+    expect_format_error(
+        parse_cet_daily_lines,
+        path,
+        2,
+        "3 consecutive missing days from 2000-01-02 to 2000-01-04",
+        "max_gap (2 days)",
+        max_gap=2,
+    )
+    expect_format_error(parse_cet, path, 2, "from 2000-01-02", max_gap=2)
 
 
 def test_cet_daily_lines_missing_codes_are_missing(tmp_path: Path) -> None:

@@ -18,7 +18,13 @@ import pytest
 
 from seqlab.data import sources
 from seqlab.data.sources import MIRROR_ENV, SourceFile, fetch_files, read_lock
-from seqlab.errors import ChecksumError, DataFormatError, SourceUnavailableError
+from seqlab.errors import (
+    ChecksumError,
+    DataFormatError,
+    DataIntegrityError,
+    SourceShrankError,
+    SourceUnavailableError,
+)
 from seqlab.fileio import atomic_directory, atomic_open
 
 DATASET = "demo"
@@ -29,6 +35,7 @@ SECOND = "second.csv"
 OPTIONAL = "extra.csv"
 GOOD = b"year,value\n1950,1.5\n1951,2.5\n"
 REVISED = b"year,value\n1950,1.5\n1951,2.5\n1952,3.5\n"
+SHRUNK = b"year,value\n1950,1.5\n"
 OTHER = b"month,value\n1,0.5\n"
 
 
@@ -47,6 +54,7 @@ def source_file(
     optional: bool = False,
     mirror_folder: str | None = MIRROR_FOLDER,
     mirror_names: tuple[str, ...] = (MIRROR_ALIAS,),
+    counted: bool = False,
 ) -> SourceFile:
     return SourceFile(
         filename=filename,
@@ -55,7 +63,21 @@ def source_file(
         mirror_names=mirror_names,
         pinned_sha256=pinned or {},
         optional=optional,
+        count_records=count_rows if counted else None,
     )
+
+
+def count_rows(path: Path) -> int:
+    """A strict little parser: the rows under the header, each ``year,value``."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines[1:], start=2):
+        if len(line.split(",")) != 2:
+            raise DataFormatError(path, "expected year,value", line=number)
+    return len(lines) - 1
+
+
+def counted_entry(data: bytes) -> dict[str, Any]:
+    return {**entry(data), "records": len(data.decode().splitlines()) - 1}
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -65,6 +87,13 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
     """Serves the folder; under ``/truncated/`` it announces 1000 bytes and drops the connection after 10."""
 
     def do_GET(self) -> None:
+        if self.path.startswith("/chunked-cut/"):  # a chunked body that stops before its last chunk
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"a\r\n" + GOOD[:10] + b"\r\n")
+            self.close_connection = True
+            return
         if self.path.startswith("/truncated/"):
             self.send_response(200)
             self.send_header("Content-Length", "1000")
@@ -142,10 +171,21 @@ class Project:
         return path
 
     def fetch(
-        self, files: Sequence[SourceFile], mirror: str | None = None, update: bool = False
+        self,
+        files: Sequence[SourceFile],
+        mirror: str | None = None,
+        update: bool = False,
+        allow_shrink: bool = False,
     ) -> list[Path]:
         return fetch_files(
-            DATASET, files, self.raw_dir, self.lock, mirror=mirror, update=update, log=self.logs.append
+            DATASET,
+            files,
+            self.raw_dir,
+            self.lock,
+            mirror=mirror,
+            update=update,
+            log=self.logs.append,
+            allow_shrink=allow_shrink,
         )
 
     def leftovers(self) -> list[str]:
@@ -638,3 +678,130 @@ def test_atomic_directory_failure_without_a_previous_folder_leaves_nothing(tmp_p
         (folder / "partial.txt").write_text("x", encoding="utf-8")
         raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- record counts and error families
+
+
+def test_a_body_cut_short_mid_chunk_is_a_failed_location(project: Project, server: Server) -> None:
+    # http.client's IncompleteRead is not an OSError: it must still count as a location that failed
+    with pytest.raises(SourceUnavailableError, match="IncompleteRead"):
+        project.fetch([source_file([f"{server.url}/chunked-cut/{FILENAME}"])])
+    assert project.leftovers() == []
+    assert not project.lock.exists()
+
+
+def test_errors_come_in_two_families_retryable_or_not() -> None:
+    # what an orchestrator retries (the network) is never a ValueError; what it must not retry is
+    for wrong_data in (ChecksumError, DataFormatError, SourceShrankError):
+        assert issubclass(wrong_data, DataIntegrityError) and issubclass(wrong_data, ValueError)
+    assert not issubclass(SourceUnavailableError, ValueError)
+
+
+def test_a_first_fetch_records_the_record_count(project: Project, closed_url: str) -> None:
+    project.put_in_mirror(GOOD)
+    project.fetch([source_file([closed_url], counted=True)], mirror=str(project.mirror))
+    assert read_lock(project.lock)[DATASET] == {FILENAME: counted_entry(GOOD)}
+
+
+def test_update_to_fewer_records_is_refused_unless_allowed(project: Project, closed_url: str) -> None:
+    write_lock(project.lock, {DATASET: {FILENAME: counted_entry(REVISED)}})
+    project.raw_dir.mkdir(parents=True)
+    project.destination.write_bytes(REVISED)
+    lock_before = project.lock.read_bytes()
+    mirrored = project.put_in_mirror(SHRUNK)
+    files = [source_file([closed_url], counted=True)]
+
+    with pytest.raises(SourceShrankError) as caught:
+        project.fetch(files, mirror=str(project.mirror), update=True)
+    message = str(caught.value)
+    for fragment in (DATASET, FILENAME, str(mirrored), "1 records", "the 3 that", "--allow-shrink"):
+        assert fragment in message
+    assert project.destination.read_bytes() == REVISED and project.leftovers() == [FILENAME]
+    assert project.lock.read_bytes() == lock_before
+    assert not any("lock updated" in line for line in project.logs)
+
+    project.fetch(files, mirror=str(project.mirror), update=True, allow_shrink=True)
+    assert project.destination.read_bytes() == SHRUNK
+    assert read_lock(project.lock)[DATASET] == {FILENAME: counted_entry(SHRUNK)}
+    assert any("3 → 1 records" in line for line in project.logs)
+
+
+def test_update_to_more_records_records_the_new_count(project: Project, closed_url: str) -> None:
+    write_lock(project.lock, {DATASET: {FILENAME: counted_entry(GOOD)}})
+    project.put_in_mirror(REVISED)
+    project.fetch([source_file([closed_url], counted=True)], mirror=str(project.mirror), update=True)
+    assert read_lock(project.lock)[DATASET] == {FILENAME: counted_entry(REVISED)}
+
+
+def test_a_lock_without_counts_is_compared_with_the_file_in_place(project: Project, closed_url: str) -> None:
+    write_lock(project.lock, {DATASET: {FILENAME: entry(REVISED)}})  # written before counts existed
+    project.raw_dir.mkdir(parents=True)
+    project.destination.write_bytes(REVISED)
+    project.put_in_mirror(SHRUNK)
+    with pytest.raises(SourceShrankError, match="1 records, fewer than the 3"):
+        project.fetch([source_file([closed_url], counted=True)], mirror=str(project.mirror), update=True)
+    assert project.destination.read_bytes() == REVISED
+
+
+def test_a_lock_without_counts_and_no_file_in_place_takes_the_update(
+    project: Project, closed_url: str
+) -> None:
+    write_lock(project.lock, {DATASET: {FILENAME: entry(REVISED)}})
+    project.put_in_mirror(SHRUNK)
+    project.fetch([source_file([closed_url], counted=True)], mirror=str(project.mirror), update=True)
+    assert read_lock(project.lock)[DATASET] == {FILENAME: counted_entry(SHRUNK)}
+    assert any("no record count of the locked file" in line for line in project.logs)
+
+
+def test_a_plain_fetch_leaves_a_lock_without_counts_as_it_is(project: Project, closed_url: str) -> None:
+    write_lock(project.lock, {DATASET: {FILENAME: entry(GOOD)}})
+    lock_before = project.lock.read_bytes()
+    project.put_in_mirror(GOOD)
+    files = [source_file([closed_url], counted=True)]
+    project.fetch(files, mirror=str(project.mirror))  # copied: not in place yet
+    project.fetch(files, mirror=str(project.mirror))  # already in place
+    assert project.lock.read_bytes() == lock_before
+
+
+def test_an_update_to_the_same_file_adds_its_count(project: Project, closed_url: str) -> None:
+    write_lock(project.lock, {DATASET: {FILENAME: entry(GOOD)}})
+    project.put_in_mirror(GOOD)
+    project.fetch([source_file([closed_url], counted=True)], mirror=str(project.mirror), update=True)
+    assert read_lock(project.lock)[DATASET] == {FILENAME: counted_entry(GOOD)}
+
+
+def test_allow_shrink_needs_update(project: Project) -> None:
+    with pytest.raises(ValueError, match="--allow-shrink only applies with --update"):
+        project.fetch([], allow_shrink=True)
+
+
+def test_a_fetched_file_that_does_not_parse_names_where_it_came_from(
+    project: Project, closed_url: str
+) -> None:
+    mirrored = project.put_in_mirror(b"year,value\n1950,1.5\n1951\n")
+    with pytest.raises(DataFormatError) as caught:
+        project.fetch([source_file([closed_url], counted=True)], mirror=str(project.mirror))
+    assert caught.value.path == mirrored and caught.value.line == 3
+    assert project.leftovers() == []
+    assert not project.lock.exists()
+
+
+@pytest.mark.parametrize("records", ["many", -1, 2.5, True])
+def test_a_lock_entry_with_a_bad_record_count_is_rejected(project: Project, records: Any) -> None:
+    write_lock(project.lock, {DATASET: {FILENAME: {**entry(GOOD), "records": records}}})
+    with pytest.raises(DataFormatError, match="records"):
+        read_lock(project.lock)
+
+
+def test_a_locked_file_in_place_that_does_not_parse_does_not_block_an_update(
+    project: Project, closed_url: str
+) -> None:
+    broken = b"year,value\n1950\n"
+    write_lock(project.lock, {DATASET: {FILENAME: entry(broken)}})
+    project.raw_dir.mkdir(parents=True)
+    project.destination.write_bytes(broken)
+    project.put_in_mirror(GOOD)
+    project.fetch([source_file([closed_url], counted=True)], mirror=str(project.mirror), update=True)
+    assert read_lock(project.lock)[DATASET] == {FILENAME: counted_entry(GOOD)}
+    assert any("does not parse" in line for line in project.logs)

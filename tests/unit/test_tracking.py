@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,3 +114,85 @@ def test_model_logging_leaves_no_process_wide_store_behind(
         assert tracker.client.get_run(run_id).info.status == "FINISHED"
         assert tracking.TRACKING_ENV not in os.environ
         assert mlflow.get_tracking_uri() != tracker.uri  # MLflow's own default again, not our store
+
+
+CONCURRENT_STARTERS = 8
+
+
+def _start_concurrently(root: str, barrier: Any, results: Any) -> None:
+    """One pipeline start, as a separate process would do it: open, get-or-create, run, register."""
+    try:
+        os.environ.pop(tracking.TRACKING_ENV, None)
+        barrier.wait(timeout=600)  # every process has imported MLflow: open the fresh store at once
+        tracker = tracking.Tracker(root)
+        barrier.wait(timeout=600)  # and get-or-create the experiment at once
+        experiment = tracker.experiment("seqlab-race")
+        with tracker.run(experiment, f"pid {os.getpid()}", "pipeline") as run_id:
+            tracker.register("seqlab-race", f"runs:/{run_id}/model", run_id, tags={})
+        results.put("ok")
+    except BaseException as error:  # reported to the parent, which names it
+        results.put(f"{type(error).__name__}: {error}")
+
+
+@pytest.mark.slow
+def test_concurrent_starters_share_one_fresh_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(tracking.TRACKING_ENV, raising=False)
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(CONCURRENT_STARTERS), context.Queue()
+    processes = [
+        context.Process(target=_start_concurrently, args=(str(tmp_path), barrier, results))
+        for _ in range(CONCURRENT_STARTERS)
+    ]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=600) for _ in processes]
+    for process in processes:
+        process.join(timeout=600)
+    assert outcomes == ["ok"] * CONCURRENT_STARTERS
+
+    tracker = tracking.Tracker(tmp_path)
+    experiments = tracker.client.search_experiments(filter_string="name = 'seqlab-race'")
+    assert len(experiments) == 1
+    runs = tracker.client.search_runs([experiments[0].experiment_id])
+    assert len(runs) == CONCURRENT_STARTERS
+    assert {run.info.status for run in runs} == {"FINISHED"}
+    versions = tracker.client.search_model_versions("name = 'seqlab-race'")
+    assert len(versions) == CONCURRENT_STARTERS
+
+
+def test_store_lock_is_released_after_opening(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from filelock import FileLock
+
+    monkeypatch.delenv(tracking.TRACKING_ENV, raising=False)
+    first = tracking.Tracker(tmp_path)
+    experiment = first.experiment("seqlab-test")
+    second = tracking.Tracker(tmp_path)  # would wait for the lock if the first still held it
+    assert second.experiment("seqlab-test") == experiment
+    # and another holder (another process, as far as the lock file knows) gets it at once
+    with FileLock(tmp_path / "mlflow.db.lock", timeout=0):
+        pass
+
+
+def test_register_adds_versions_to_an_existing_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(tracking.TRACKING_ENV, raising=False)
+    tracker = tracking.Tracker(tmp_path)
+    experiment = tracker.experiment("seqlab-test")
+    numbers = []
+    for _ in range(2):
+        with tracker.run(experiment, "v", "variant") as run_id:
+            numbers.append(tracker.register("seqlab-test", f"runs:/{run_id}/model", run_id, tags={"a": 1}))
+    assert numbers == ["1", "2"]
+
+
+def test_a_store_that_cannot_be_opened_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(tracking.TRACKING_ENV, raising=False)
+    (tmp_path / "mlflow.db").write_text("not a database\n", encoding="utf-8")
+    with pytest.raises(RuntimeError) as caught:
+        tracking.Tracker(tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path.resolve() / 'mlflow.db'}: cannot open this MLflow store")
+    assert "file is not a database" in message and "move the file aside" in message
+    from filelock import FileLock
+
+    with FileLock(tmp_path / "mlflow.db.lock", timeout=0):  # released on the way out
+        pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -13,9 +14,10 @@ import numpy as np
 import pytest
 
 from seqlab.artifacts import SearchResult
+from seqlab.errors import CorruptStateError
 from seqlab.models import build_series_model
 from seqlab.schema import SpaceEntry, TuningParams
-from seqlab.tuning import declare, search
+from seqlab.tuning import EPOCHS_FILE, declare, search
 from tests.unit.helpers import DrawingThread
 
 WINDOW = 8
@@ -260,3 +262,55 @@ def test_each_execution_of_a_trial_gets_its_own_seed(tmp_path: Path) -> None:
     assert len(result.trials) == 2
     # The tuner builds once to read the space, then twice per trial.
     assert [call["seed"] for call in build.calls[-4:]] == [5, 6, 5, 6]
+
+
+TINY_SPACE = {"learning_rate": {"values": [1e-3, 0.05]}}
+
+
+@pytest.fixture(scope="module")
+def saved_search(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished two-trial search, copied by each test that damages it."""
+    directory = tmp_path_factory.mktemp("saved")
+    run(CountingBuild(), settings(TINY_SPACE, epochs=1), directory)
+    return directory
+
+
+@pytest.mark.parametrize(
+    ("pattern", "line"),
+    [("oracle.json", 1), ("tuner0.json", 1), ("trial_0/trial.json", 1), (f"trial_1/{EPOCHS_FILE}", 1)],
+)
+def test_a_truncated_state_file_is_named_with_the_way_out(
+    saved_search: Path, tmp_path: Path, pattern: str, line: int
+) -> None:
+    shutil.copytree(saved_search, tmp_path, dirs_exist_ok=True)
+    (state,) = (tmp_path / "search").glob(pattern)
+    text = state.read_text(encoding="utf-8")
+    state.write_text(text[: len(text) // 2], encoding="utf-8")  # a write cut short by a kill
+
+    with pytest.raises(CorruptStateError) as caught:
+        run(CountingBuild(), settings(TINY_SPACE, epochs=1), tmp_path)
+    message = str(caught.value)
+    assert caught.value.path == state and caught.value.line == line
+    assert message.startswith(f"{state}, line {line}: corrupt Keras Tuner state")
+    assert f"delete {tmp_path / 'search'} to restart this search" in message
+
+
+def test_well_formed_json_that_is_not_tuner_state_names_the_folder(
+    saved_search: Path, tmp_path: Path
+) -> None:
+    shutil.copytree(saved_search, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "search" / "trial_0" / "trial.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(CorruptStateError, match="cannot resume the saved search") as caught:
+        run(CountingBuild(), settings(TINY_SPACE, epochs=1), tmp_path)
+    assert caught.value.path == tmp_path / "search"
+
+
+def test_garbage_state_then_deleting_the_folder_restarts_the_search(
+    saved_search: Path, tmp_path: Path
+) -> None:
+    shutil.copytree(saved_search, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "search" / "oracle.json").write_bytes(b"\x00\xff garbage")
+    with pytest.raises(CorruptStateError, match="not UTF-8"):
+        run(CountingBuild(), settings(TINY_SPACE, epochs=1), tmp_path)
+    shutil.rmtree(tmp_path / "search")  # what the message says to do
+    assert len(run(CountingBuild(), settings(TINY_SPACE, epochs=1), tmp_path).trials) == 2

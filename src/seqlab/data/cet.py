@@ -46,7 +46,7 @@ _DAILY_LINE = re.compile(r"\s*\d{8}\s+" + _NUMBER_PATTERN + r"\s*", re.ASCII)
 _DATE = re.compile(r"\d{8}", re.ASCII)
 
 
-def parse_cet(path: str | Path, gap_policy: str = "interpolate") -> ParsedSeries:
+def parse_cet(path: str | Path, gap_policy: str = "interpolate", max_gap: int | None = None) -> ParsedSeries:
     """Parse either CET layout, so callers need not know which copy of the series they were given."""
     source = Path(path)
     lines = _read_utf8_lines(source)
@@ -55,9 +55,9 @@ def parse_cet(path: str | Path, gap_policy: str = "interpolate") -> ParsedSeries
         if not fields:
             continue
         if len(fields) == DAT_FIELDS:
-            return _parse_dat_lines(source, lines, gap_policy)
+            return _parse_dat_lines(source, lines, gap_policy, max_gap)
         if len(fields) == 2 and _DATE.fullmatch(fields[0]):
-            return _parse_daily_lines(source, lines, gap_policy)
+            return _parse_daily_lines(source, lines, gap_policy, max_gap)
         raise DataFormatError(
             source,
             f"unrecognised CET layout: first data line has {len(fields)} field(s); expected "
@@ -67,19 +67,23 @@ def parse_cet(path: str | Path, gap_policy: str = "interpolate") -> ParsedSeries
     raise DataFormatError(source, "empty file: no data", line=1)  # unreachable: blank files fail earlier
 
 
-def parse_cet_dat(path: str | Path, gap_policy: str = "interpolate") -> ParsedSeries:
+def parse_cet_dat(
+    path: str | Path, gap_policy: str = "interpolate", max_gap: int | None = None
+) -> ParsedSeries:
     """Parse the Met Office cetdl1772on.dat grid (tenths of °C, -999 missing) into a daily °C series."""
     source = Path(path)
-    return _parse_dat_lines(source, _read_utf8_lines(source), gap_policy)
+    return _parse_dat_lines(source, _read_utf8_lines(source), gap_policy, max_gap)
 
 
-def parse_cet_daily_lines(path: str | Path, gap_policy: str = "interpolate") -> ParsedSeries:
+def parse_cet_daily_lines(
+    path: str | Path, gap_policy: str = "interpolate", max_gap: int | None = None
+) -> ParsedSeries:
     """Parse the book's tdaily_cet.dat.txt (one 'YYYYMMDD value' per line, °C) into a daily series."""
     source = Path(path)
-    return _parse_daily_lines(source, _read_utf8_lines(source), gap_policy)
+    return _parse_daily_lines(source, _read_utf8_lines(source), gap_policy, max_gap)
 
 
-def _parse_dat_lines(source: Path, lines: list[str], gap_policy: str) -> ParsedSeries:
+def _parse_dat_lines(source: Path, lines: list[str], gap_policy: str, max_gap: int | None) -> ParsedSeries:
     """Validate and convert the year/day x month grid, keeping line numbers for every error."""
     for line_number, text in enumerate(lines, start=1):
         if not _DAT_LINE.fullmatch(text):
@@ -137,10 +141,10 @@ def _parse_dat_lines(source: Path, lines: list[str], gap_policy: str) -> ParsedS
         return np.asarray(as_index.year * 32 + as_index.day, dtype=np.int64)
 
     line_of = _lines_of_missing(raw_values, index, keys, line_numbers, key_of)
-    return finish_series(pd.Series(raw_values, index=index), source, "D", gap_policy, line_of)
+    return finish_series(pd.Series(raw_values, index=index), source, "D", gap_policy, line_of, max_gap)
 
 
-def _parse_daily_lines(source: Path, lines: list[str], gap_policy: str) -> ParsedSeries:
+def _parse_daily_lines(source: Path, lines: list[str], gap_policy: str, max_gap: int | None) -> ParsedSeries:
     """Validate and convert one 'YYYYMMDD value' per line, keeping line numbers for every error."""
     for line_number, text in enumerate(lines, start=1):
         if not _DAILY_LINE.fullmatch(text):
@@ -201,7 +205,7 @@ def _parse_daily_lines(source: Path, lines: list[str], gap_policy: str) -> Parse
         return np.asarray(missing_dates.astype("datetime64[D]").astype(np.int64), dtype=np.int64)
 
     line_of = _lines_of_missing(raw_values, index, day_numbers, line_numbers, key_of)
-    return finish_series(pd.Series(raw_values, index=index), source, "D", gap_policy, line_of)
+    return finish_series(pd.Series(raw_values, index=index), source, "D", gap_policy, line_of, max_gap)
 
 
 def _check_years(source: Path, years: np.ndarray, line_numbers: np.ndarray) -> None:

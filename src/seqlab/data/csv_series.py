@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from seqlab.data.giss import FIRST_SUPPORTED_YEAR, LAST_SUPPORTED_YEAR, _read_utf8_lines
-from seqlab.data.series_common import GAP_POLICIES, ParsedSeries, finish_series
+from seqlab.data.series_common import (
+    GAP_POLICIES,
+    ParsedSeries,
+    check_max_gap,
+    finish_series,
+    first_long_gap,
+    gap_too_long,
+)
 from seqlab.errors import DataFormatError
 
 FREQUENCIES: tuple[str, ...] = ("daily", "monthly", "other")
@@ -64,6 +71,7 @@ def parse_csv_series(
     missing_value: str | float | None = None,
     gap_policy: str = "interpolate",
     delimiter: str = ",",
+    max_gap: int | None = None,
 ) -> ParsedSeries:
     """Read one column of a user's CSV into a regular, gap-free series, rejecting anything ambiguous.
 
@@ -71,10 +79,12 @@ def parse_csv_series(
     which absent dates are gaps; "other" has no calendar, yields an integer index 0..n-1 and only
     checks that ``date_column`` (numbers or ISO dates), when given, increases strictly. Empty cells are
     always missing; ``missing_value`` adds a marker such as -999 or "NA". Interior missing values
-    follow ``gap_policy``; leading and trailing ones are trimmed.
+    follow ``gap_policy`` (interpolation fills runs of at most ``max_gap`` steps); leading and
+    trailing ones are trimmed.
     """
     source = Path(path)
     _check_arguments(date_column, value_column, frequency, gap_policy, delimiter)
+    check_max_gap(max_gap)
     marker = _missing_marker(missing_value)
     table = _read_table(source, delimiter)
     wanted = [value_column] if date_column is None else [value_column, date_column]
@@ -85,7 +95,7 @@ def parse_csv_series(
     if frequency == "other" or date_column is None:
         if date_column is not None:
             _check_other_keys(source, table.column(positions[date_column]), date_column, table.lines)
-        return _finish_positional(values, source, gap_policy, table.lines)
+        return _finish_positional(values, source, gap_policy, table.lines, max_gap)
 
     texts = table.column(positions[date_column])
     dates = _parse_calendar_dates(source, texts, date_column, table.lines, frequency)
@@ -102,7 +112,7 @@ def parse_csv_series(
         full_index[position]: int(table.lines[row])
         for position, row in zip(missing_positions, rows, strict=True)
     }
-    return finish_series(raw, source, offset, gap_policy, line_of)
+    return finish_series(raw, source, offset, gap_policy, line_of, max_gap)
 
 
 def _check_arguments(
@@ -317,7 +327,9 @@ def _check_increasing(source: Path, keys: np.ndarray, texts: pd.Series, lines: n
     )
 
 
-def _finish_positional(values: np.ndarray, source: Path, gap_policy: str, lines: np.ndarray) -> ParsedSeries:
+def _finish_positional(
+    values: np.ndarray, source: Path, gap_policy: str, lines: np.ndarray, max_gap: int | None = None
+) -> ParsedSeries:
     """Like ``finish_series`` for a series without a calendar: trim, apply the gap policy, index 0..n-1."""
     missing_mask = np.isnan(values)
     missing = int(missing_mask.sum())
@@ -336,6 +348,19 @@ def _finish_positional(values: np.ndarray, source: Path, gap_policy: str, lines:
                 f"{filled} missing value(s) inside the series, first at data row {row + 1}; "
                 "set gap_policy to 'interpolate' to fill them",
                 line=int(lines[row]),
+            )
+        long_gap = first_long_gap(missing_mask[first : last + 1], max_gap)
+        if long_gap is not None and max_gap is not None:
+            start, length = long_gap
+            row = first + start
+            raise gap_too_long(
+                source,
+                f"data row {row + 1}",
+                f"data row {row + length}",
+                length,
+                "other",
+                max_gap,
+                int(lines[row]),
             )
         trimmed = trimmed.interpolate(method="linear")
     return ParsedSeries(values=trimmed, source=source, frequency="other", missing=missing, filled=filled)

@@ -39,7 +39,9 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _YEAR = re.compile(r"[+-]?\d+", re.ASCII)
 
 
-def parse_giss_csv(path: str | Path, gap_policy: str = "interpolate") -> ParsedSeries:
+def parse_giss_csv(
+    path: str | Path, gap_policy: str = "interpolate", max_gap: int | None = None
+) -> ParsedSeries:
     """Read a GISS station CSV into a month-start series so any station's download can feed the models."""
     source = Path(path)
     lines = _read_utf8_lines(source)
@@ -100,7 +102,7 @@ def parse_giss_csv(path: str | Path, gap_policy: str = "interpolate") -> ParsedS
         index[position]: int(lines_array[row])
         for position, row in zip(missing_positions, row_of_missing, strict=True)
     }
-    return finish_series(raw, source, "MS", gap_policy, line_of)
+    return finish_series(raw, source, "MS", gap_policy, line_of, max_gap)
 
 
 def _read_utf8_lines(source: Path) -> list[str]:

@@ -26,8 +26,13 @@ def fetch(
     mirror: str | None = None,
     update: bool = False,
     log: Log = print,
+    allow_shrink: bool = False,
 ) -> dict[str, Any]:
-    """Fetch a dataset's raw files (or generate them) into ``data/raw/<dataset>/``, verified."""
+    """Fetch a dataset's raw files (or generate them) into ``data/raw/<dataset>/``, verified.
+
+    ``update`` takes revised files (recording their sha256 and record counts); ``allow_shrink``
+    lets it take one with fewer records than the lock records.
+    """
     kind, raw_dir = dataset.kind, paths.raw_dir(dataset.name)
     if kind.generated:
         written = kind.generate(dataset, raw_dir)
@@ -35,7 +40,14 @@ def fetch(
     else:
         sources = kind.source_files(dataset, paths.root)
         written = fetch_files(
-            dataset.name, sources, raw_dir, paths.lock, mirror=mirror, update=update, log=log
+            dataset.name,
+            sources,
+            raw_dir,
+            paths.lock,
+            mirror=mirror,
+            update=update,
+            log=log,
+            allow_shrink=allow_shrink,
         )
     return {"dataset": dataset.name, "files": {path.name: sha256_file(path) for path in written}}
 
