@@ -1,16 +1,25 @@
 """Prefect orchestration of seqlab: one flow per dataset, built from the library's stage functions.
 
 fetch → validate → prepare → baselines → tune → train → evaluate → register. Only wiring lives
-here: each step is a library function wrapped with ``task(...)``, retried if it touches the network,
-and cached on the content of its dvc.yaml deps and the values of its params keys (flows/graph.py),
-so an unchanged step is skipped on a rerun. Every execution opens one MLflow parent run per dataset
-and records each step's results under it as the step finishes (seqlab.recording); a step that
-raises leaves that run FAILED.
+here: each step is a library function wrapped with ``task(...)``, retried only on network errors,
+bounded by ``pipeline.step_timeouts``, and skipped when nothing it depends on changed. A step is
+current when its key (flows/graph.py: the content of its dvc.yaml deps and of the code it imports,
+and the values of its params keys) and the manifest of its outputs (their content hashes) are the
+ones recorded in ``.prefect/stamps/`` when it last succeeded; Prefect then shows it Cached. There is
+no pickled result cache: the files on disk are the results, and a stamp is plain JSON.
+
+Every execution opens one MLflow parent run per dataset. A step that ran records its children under
+it as it finishes (seqlab.recording); a step that was current records nothing again: the parent
+names the run that produced it (tag ``seqlab.reused.<step>`` and its description). A step that
+raises leaves that run FAILED and tells ``pipeline.notify``. One run at a time per project
+(seqlab.lock); a run that died holding the lock is reconciled by the next (Prefect runs Crashed,
+MLflow runs FAILED, its temporary server stopped).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import time
@@ -20,22 +29,28 @@ from typing import Any
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-if __package__ in (None, ""):  # loaded by file path (prefect.yaml entrypoint): make `flows` importable
+if __package__ in (None, ""):  # loaded by file path (a deployment's entrypoint): make `flows` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
+from prefect.states import Completed
 
-from flows import graph
-from seqlab import recording, tracking
-from seqlab.config import ALL, Params, load_params
+from flows import graph, notify
+from seqlab import lock, recording, tracking
+from seqlab.config import ALL, ConfigError, Params, load_params
+from seqlab.errors import SourceUnavailableError
+from seqlab.fileio import write_json
 from seqlab.paths import ProjectPaths
 from seqlab.stages import STAGE_FUNCTIONS, STAGES
 
 STEPS: tuple[str, ...] = STAGES
-RESULT_FOLDER = Path(".prefect") / "results"
 STAMP_FOLDER = Path(".prefect") / "stamps"
+TEMPORARY_SERVER_APP = "prefect.server.api.server:create_app"
+# The one transient failure worth another try: no location could deliver a file. A checksum or
+# format error (seqlab.errors.DataIntegrityError, a ValueError) never is.
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (SourceUnavailableError,)
 
 
 def _register(run: recording.PipelineRun, params: Params, paths: ProjectPaths) -> dict[str, Any]:
@@ -43,57 +58,260 @@ def _register(run: recording.PipelineRun, params: Params, paths: ProjectPaths) -
 
 
 STEP_FUNCTIONS: dict[str, Callable[..., Any]] = {**STAGE_FUNCTIONS, "register": _register}
+
+
+def _step_body(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The task of a step: the stage function, or a Cached state carrying the recorded summary."""
+
+    def body(reuse: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        if reuse is not None:
+            return Completed(name="Cached", message=reuse["message"], data=reuse["summary"])
+        return function(**kwargs)
+
+    body.__name__ = body.__qualname__ = getattr(function, "__name__", "step")
+    body.__doc__ = function.__doc__
+    return body
+
+
 TASKS = {
-    step: task(name=step, persist_result=True, log_prints=True)(function)
+    step: task(name=step, persist_result=False, cache_policy=NO_CACHE, log_prints=True)(_step_body(function))
     for step, function in STEP_FUNCTIONS.items()
 }
-record_task = task(name="record", cache_policy=NO_CACHE, log_prints=True)(recording.record_stage)
+record_task = task(name="record", cache_policy=NO_CACHE, persist_result=False, log_prints=True)(
+    recording.record_stage
+)
 
 
-def _stamp(paths: ProjectPaths, name: str) -> Path:
-    """Where the key of the run that wrote a stage's current outputs is kept."""
-    return paths.root / STAMP_FOLDER / name
+def _retry_network_errors(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Prefect's retry condition: only a network error is worth another try."""
+    try:
+        state.result()
+    except NETWORK_ERRORS:
+        return True
+    except BaseException:
+        return False
+    return False
+
+
+# --------------------------------------------------------------------------- stamps
+
+
+def _stamp_file(paths: ProjectPaths, name: str) -> Path:
+    """Where the record of the run that wrote a stage's current outputs is kept."""
+    return paths.root / STAMP_FOLDER / f"{name}.json"
+
+
+def _read_stamp(paths: ProjectPaths, name: str) -> dict[str, Any] | None:
+    """A stage's stamp, or None when absent or unreadable (then the stage simply runs again)."""
+    try:
+        stamp = json.loads(_stamp_file(paths, name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    wanted = {"key": str, "outputs": dict, "store": str, "run_id": str}
+    if not isinstance(stamp, dict) or any(not isinstance(stamp.get(k), t) for k, t in wanted.items()):
+        return None
+    return stamp
+
+
+def _plain(value: Any) -> Any:
+    """A step's summary as plain JSON values (it is kept in the stamp, not pickled)."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def _run_step(
     step: str, dataset: str, params: Params, paths: ProjectPaths, run: recording.PipelineRun
 ) -> tuple[Any, bool, str]:
-    """Run one step as a cached task; return its result, whether it came from the cache, and its key.
+    """Run one step (or reuse it); return its summary, whether it was reused, and its key.
 
-    A cached result is only used when the files on disk are the ones that result describes: all
-    outputs present and written under the same key (another profile, or dvc repro, may have
-    replaced them since).
+    Reused only when the step's key is the stamped one and its outputs on disk are byte for byte
+    those the stamp lists (another profile, dvc repro or a half-finished run may have replaced
+    them). A reused step records nothing in MLflow when the run that produced it is in this store;
+    otherwise (a new store) it is recorded from its files as if it had run.
     """
     name = graph.stage_name(step, dataset)
-    extra = tracking.tracking_uri(paths.root) if step == "register" else ""
-    # Keyed on the content of the stage's deps and the values of its params keys, as DVC resolves them.
+    store = tracking.tracking_uri(paths.root)
+    extra = store if step == "register" else ""
     key = graph.stage_key(paths.root, name, params, dataset, extra)
-    stamp = _stamp(paths, name)
-    current = graph.outputs_present(paths.root, name) and stamp.exists() and stamp.read_text() == key
+    stamp = _read_stamp(paths, name)
+    current = (
+        stamp is not None
+        and stamp["key"] == key
+        and stamp["outputs"] == graph.outputs_manifest(paths.root, name)
+    )
     if not current:
-        stamp.unlink(missing_ok=True)  # a step that fails half-way must not look current later
-    options: dict[str, Any] = {
-        "task_run_name": f"{step}-{dataset}",
-        "cache_key_fn": lambda _context, _parameters: key,
-        "result_storage": paths.root / RESULT_FOLDER,
-        "refresh_cache": not current,
-    }
+        _stamp_file(paths, name).unlink(missing_ok=True)  # a step that fails half-way is not current later
+    producer = stamp["run_id"] if current and stamp else None
+    reuse = (
+        {"summary": stamp.get("summary"), "message": f"outputs unchanged since MLflow run {producer}"}
+        if current and stamp
+        else None
+    )
+    options: dict[str, Any] = {"task_run_name": f"{step}-{dataset}"}
+    timeout = params.pipeline.step_timeouts.get(step)
+    if timeout:
+        options["timeout_seconds"] = timeout
     if step == "fetch":
         options["retries"] = params.pipeline.fetch_retries
         options["retry_delay_seconds"] = params.pipeline.fetch_retry_delay_seconds
+        options["retry_condition_fn"] = _retry_network_errors
     step_task = TASKS[step].with_options(**options)
-    state = (
-        step_task(run=run, params=params, paths=paths, return_state=True)
+    arguments: dict[str, Any] = (
+        {"run": run, "params": params, "paths": paths}
         if step == "register"
-        else step_task(dataset=params.dataset(dataset), paths=paths, return_state=True)
+        else {"dataset": params.dataset(dataset), "paths": paths}
     )
-    result = state.result()
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(key)
-    return result, bool(state.name == "Cached"), key
+    result = step_task(reuse=reuse, **arguments, return_state=True).result()
+
+    recorded = stamp.get("recorded") if current and stamp else None
+    if current and stamp and stamp["store"] == store and run.tracker.run_exists(stamp["run_id"]):
+        run.reused[step] = stamp["run_id"]
+    else:
+        producer = run.run_id
+        if step != "register" or current:  # register records itself when it runs
+            recorded = record_task.with_options(task_run_name=f"record-{step}-{dataset}")(
+                run=run, stage=step, params=params, paths=paths
+            )
+            if step == "register":
+                result = recorded
+    if step == "evaluate" and isinstance(recorded, dict):
+        run.variant_runs.update(recorded)
+    write_json(
+        _stamp_file(paths, name),
+        {
+            "key": key,
+            "outputs": graph.outputs_manifest(paths.root, name),
+            "store": store,
+            "run_id": producer,
+            "recorded": _plain(recorded) if step == "evaluate" else None,
+            "summary": _plain(result),
+        },
+    )
+    return result, current, key
 
 
-@flow(name="seqlab-dataset", flow_run_name="{dataset}-{profile}", log_prints=True)
+# --------------------------------------------------------------------------- runs, crashes, alerts
+
+
+@contextlib.contextmanager
+def _one_run_at_a_time(paths: ProjectPaths, log: Callable[[str], None]) -> Iterator[None]:
+    """Hold the project lock (waiting for another run, with a message) and note this flow run."""
+    with lock.project_lock(paths.root, log=log):
+        context = FlowRunContext.get()
+        if context and context.flow_run:
+            lock.note(paths.root, flow_run=str(context.flow_run.id), server=_temporary_server_pid())
+        yield
+
+
+def _temporary_server_pid() -> int | None:
+    """PID of the temporary Prefect server this process started, if any (to stop it after a crash)."""
+    import psutil
+
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if TEMPORARY_SERVER_APP in child.cmdline():  # uvicorn serving Prefect's API app
+                return int(child.pid)
+    return None
+
+
+def reconcile_crashed_runs(paths: ProjectPaths, params: Params, log: Callable[[str], None]) -> list[str]:
+    """Close what runs killed while holding the lock left open; return the crashed flow-run ids.
+
+    Their Prefect flow and task runs still RUNNING are marked Crashed, their MLflow runs FAILED (by
+    the PID tag, per experiment), and ``pipeline.notify`` is told. The lock already stopped the
+    temporary server they left.
+    """
+    crashed: list[str] = []
+    for record, holder in lock.crashed_runs(paths.root):
+        marked = _mark_crashed(holder.flow_runs, f"the process running it ({holder.describe()}) was killed")
+        tracker = tracking.Tracker(paths.root)
+        for dataset in params.datasets:
+            experiment = tracker.find_experiment(recording.experiment_name(dataset, params))
+            if experiment is not None:
+                tracker.close_stale_runs(experiment)
+        log(f"reconciled a killed run: {holder.describe()}; Prefect runs marked Crashed: {len(marked)}")
+        notify.send(
+            params.pipeline.notify,
+            "seqlab: a pipeline run crashed",
+            f"{holder.describe()} ended without finishing; Prefect flow runs {', '.join(holder.flow_runs)} "
+            "marked Crashed, its MLflow runs FAILED.",
+        )
+        crashed.extend(marked)
+        record.unlink(missing_ok=True)
+    return crashed
+
+
+def _mark_crashed(flow_runs: Sequence[str], why: str) -> list[str]:
+    """Force flow runs (and their task runs) that are not final into Crashed."""
+    from uuid import UUID
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import TaskRunSort
+    from prefect.exceptions import ObjectNotFound
+    from prefect.states import Crashed
+
+    marked: list[str] = []
+    with get_client(sync_client=True) as client:
+        for identifier in flow_runs:
+            try:
+                flow_run = client.read_flow_run(UUID(identifier))
+            except (ObjectNotFound, ValueError):
+                continue
+            task_runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])),
+                sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+                limit=200,
+            )
+            for task_run in task_runs:
+                if task_run.state is not None and not task_run.state.is_final():
+                    client.set_task_run_state(task_run.id, Crashed(message=why), force=True)
+            if flow_run.state is not None and not flow_run.state.is_final():
+                client.set_flow_run_state(flow_run.id, Crashed(message=why), force=True)
+                marked.append(identifier)
+    return marked
+
+
+def _alert_failure(
+    params: Params, paths: ProjectPaths, run: recording.PipelineRun, step: str, error: BaseException
+) -> None:
+    context = FlowRunContext.get()
+    flow_run = f"\nPrefect flow run: {context.flow_run.id}" if context and context.flow_run else ""
+    notify.send(
+        params.pipeline.notify,
+        f"seqlab: {run.dataset} failed at step {step}",
+        f"dataset: {run.dataset}\nstep: {step}\nerror: {type(error).__name__}: {error}\n"
+        f"MLflow: {notify.mlflow_link(str(paths.root), run.experiment_id, run.run_id)}{flow_run}",
+    )
+
+
+def _on_crashed(flow: Any, flow_run: Any, state: Any) -> None:
+    """Prefect hook: a flow run that crashed (killed by a signal, the worker lost) tells notify."""
+    parameters = dict(flow_run.parameters or {})
+    root = str(parameters.get("root", "."))
+    try:
+        params = load_params(
+            _params_path(ProjectPaths.at(root), str(parameters.get("params_file", "params.yaml"))),
+            parameters.get("overrides") or (),
+            str(parameters.get("profile", "default")),
+        )
+    except Exception:  # the params that made it crash may be what is broken; nothing to tell then
+        return
+    notify.send(
+        params.pipeline.notify,
+        f"seqlab: flow run {flow_run.name} crashed",
+        f"Prefect flow run {flow_run.id} ({flow.name}) crashed: {state.message}",
+    )
+
+
+def _check_steps(params: Params) -> None:
+    unknown = sorted(set(params.pipeline.step_timeouts) - set(STEPS))
+    if unknown:
+        raise ConfigError(
+            f"pipeline.step_timeouts: unknown steps {unknown}; the steps are {', '.join(STEPS)}"
+        )
+
+
+@flow(name="seqlab-dataset", flow_run_name="{dataset}-{profile}", log_prints=True, on_crashed=[_on_crashed])
 def dataset_pipeline(
     dataset: str,
     profile: str = "default",
@@ -105,6 +323,21 @@ def dataset_pipeline(
     logger = get_run_logger()
     paths = ProjectPaths.at(root)
     params = load_params(_params_path(paths, params_file), overrides, profile)
+    _check_steps(params)
+    with _one_run_at_a_time(paths, logger.warning):
+        reconcile_crashed_runs(paths, params, logger.warning)
+        return _dataset_steps(dataset, profile, overrides, params_file, params, paths, logger)
+
+
+def _dataset_steps(
+    dataset: str,
+    profile: str,
+    overrides: Sequence[str],
+    params_file: str,
+    params: Params,
+    paths: ProjectPaths,
+    logger: Any,
+) -> dict[str, Any]:
     context = FlowRunContext.get()
     flow_run_id = str(context.flow_run.id) if context and context.flow_run else None
     run = recording.start_pipeline(dataset, params, paths, "prefect", flow_run_id=flow_run_id)
@@ -116,12 +349,6 @@ def dataset_pipeline(
         for number, step in enumerate(STEPS, start=1):
             started = time.perf_counter()
             result, cached, keys[step] = _run_step(step, dataset, params, paths, run)
-            if step != "register":
-                recorded = record_task.with_options(task_run_name=f"record-{step}-{dataset}")(
-                    run=run, stage=step, params=params, paths=paths
-                )
-                if step == "evaluate":
-                    run.variant_runs.update(recorded)
             seconds = time.perf_counter() - started
             summary["steps"][step] = {"cached": cached, "seconds": round(seconds, 2)}
             logger.info(
@@ -129,18 +356,21 @@ def dataset_pipeline(
                 f"in {seconds:.1f} s"
             )
         summary["registry"] = result
+        summary["dvc_committed"] = _is_dvc_default(paths, profile, overrides, params_file)
+        if summary["dvc_committed"]:
+            step = "dvc commit"
+            summary["dvc_commit"] = _commit_unless_current(paths, dataset, keys)
     except BaseException as error:
         recording.finish_pipeline(run, error, step)
         logger.error(f"{dataset}: step {step} failed; MLflow run {run.run_id} marked FAILED")
-        raise
-    summary["dvc_committed"] = _is_dvc_default(paths, profile, overrides, params_file)
-    try:
-        if summary["dvc_committed"]:
-            summary["dvc_commit"] = _commit_unless_current(paths, dataset, keys)
-    except BaseException as error:
-        recording.finish_pipeline(run, error, "dvc commit")
+        if isinstance(error, Exception):
+            _alert_failure(params, paths, run, step, error)
         raise
     recording.finish_pipeline(run, dvc_committed=summary["dvc_committed"])
+    if run.reused:
+        logger.info(
+            f"{dataset}: reused {len(run.reused)}/{len(STEPS)} steps; nothing recorded again for them"
+        )
     return summary
 
 
@@ -152,11 +382,12 @@ def _commit_unless_current(paths: ProjectPaths, dataset: str, keys: dict[str, st
     which spares it DVC's start-up and re-hashing (seconds per dataset).
     """
     names = [graph.stage_name(step, dataset) for step in STEPS]
-    stamp = _stamp(paths, f"dvc-commit-{dataset}")
+    stamp = paths.root / STAMP_FOLDER / f"dvc-commit-{dataset}"
     wanted = f"{'/'.join(keys[step] for step in STEPS)} {graph.lock_entries_sha256(paths.root, names)}"
     if stamp.exists() and stamp.read_text() == wanted:
         return "current"
     graph.commit(paths.root, names)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(
         f"{'/'.join(keys[step] for step in STEPS)} {graph.lock_entries_sha256(paths.root, names)}"
     )
@@ -178,7 +409,7 @@ def _is_dvc_default(paths: ProjectPaths, profile: str, overrides: Sequence[str],
     )
 
 
-@flow(name="seqlab-pipeline", log_prints=True)
+@flow(name="seqlab-pipeline", log_prints=True, on_crashed=[_on_crashed])
 def pipeline(
     datasets: Sequence[str] = (ALL,),
     profile: str = "default",
@@ -187,15 +418,18 @@ def pipeline(
     params_file: str = "params.yaml",
 ) -> dict[str, Any]:
     """Run the pipeline of each dataset in turn; one failing dataset does not stop the others."""
-    params = load_params(_params_path(ProjectPaths.at(root), params_file), overrides, profile)
+    paths = ProjectPaths.at(root)
+    params = load_params(_params_path(paths, params_file), overrides, profile)
+    _check_steps(params)
     chosen = params.select(list(datasets))
     summaries: dict[str, Any] = {}
     failures: dict[str, str] = {}
-    for dataset in chosen:
-        try:
-            summaries[dataset] = dataset_pipeline(dataset, profile, overrides, root, params_file)
-        except Exception as error:
-            failures[dataset] = f"{type(error).__name__}: {error}"
+    with _one_run_at_a_time(paths, get_run_logger().warning):
+        for dataset in chosen:
+            try:
+                summaries[dataset] = dataset_pipeline(dataset, profile, overrides, root, params_file)
+            except Exception as error:
+                failures[dataset] = f"{type(error).__name__}: {error}"
     if failures:
         raise RuntimeError(
             "pipeline failed for " + "; ".join(f"{name}: {message}" for name, message in failures.items())
@@ -230,7 +464,7 @@ def run_pipeline(
     params_file: str = "params.yaml",
 ) -> dict[str, Any]:
     """Entry point of ``seqlab run``: the whole flow, or one dataset's flow when only one is named."""
-    with heartbeats_only_for_a_lasting_server():
+    with heartbeats_only_for_a_lasting_server(), lock.project_lock(root):
         if len(datasets) == 1 and datasets[0] != ALL:
             return {datasets[0]: dataset_pipeline(datasets[0], profile, list(overrides), root, params_file)}
         return pipeline(list(datasets), profile, list(overrides), root, params_file)

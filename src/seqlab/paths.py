@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -11,6 +11,8 @@ class ProjectPaths:
     """File layout of one seqlab project, rooted at ``root`` (the repository by default)."""
 
     root: Path
+    # (dataset, stage, folder): a stage under way writes its results there, swapped in on success
+    staged: tuple[tuple[str, str, Path], ...] = ()
 
     @classmethod
     def at(cls, root: str | Path = ".") -> ProjectPaths:
@@ -41,5 +43,12 @@ class ProjectPaths:
         return self.prepared / dataset
 
     def results_dir(self, dataset: str, stage: str) -> Path:
-        """Return the folder of one stage's results for one dataset."""
+        """Return the folder of one stage's results for one dataset (its work folder while staged)."""
+        for staged_dataset, staged_stage, folder in self.staged:
+            if (staged_dataset, staged_stage) == (dataset, stage):
+                return folder
         return self.root / "results" / dataset / stage
+
+    def staging(self, dataset: str, stage: str, folder: Path) -> ProjectPaths:
+        """Return the same layout, with one stage's results written to ``folder`` instead."""
+        return replace(self, staged=(*self.staged, (dataset, stage, folder)))

@@ -42,6 +42,7 @@ class PipelineRun:
     experiment_id: str
     run_id: str
     variant_runs: dict[str, str] = field(default_factory=dict)
+    reused: dict[str, str] = field(default_factory=dict)  # step → the run that produced its outputs
 
 
 def experiment_name(dataset: str, params: Params) -> str:
@@ -149,7 +150,37 @@ def finish_pipeline(
     )
     if dvc_committed:
         run.tracker.set_tags(run.run_id, dvc_data_hashes(run.dataset, paths))
+    if run.reused:
+        note_reuse(run)
     run.tracker.finish(run.run_id, error)
+
+
+def note_reuse(run: PipelineRun) -> None:
+    """Say on the parent which steps were reused and link the runs that produced them.
+
+    A reused step records no children and uploads nothing again (that would copy the whole tree on
+    every scheduled no-op rerun); a tag per step names its producing run, and the run's description
+    (MLflow's note) links to it in the UI.
+    """
+    producers: dict[str, list[str]] = {}
+    for step, producer in run.reused.items():
+        producers.setdefault(producer, []).append(step)
+    lines = [
+        f"Reused without recomputing: {', '.join(run.reused)} "
+        f"({len(run.reused)} of {len(STAGES)} steps; inputs, code and params unchanged)."
+    ]
+    for producer, steps in producers.items():
+        link = f"#/experiments/{run.experiment_id}/runs/{producer}"
+        lines.append(f"- {', '.join(steps)}: recorded by run [{producer}]({link})")
+    run.tracker.set_tags(
+        run.run_id,
+        {
+            **{f"seqlab.reused.{step}": producer for step, producer in run.reused.items()},
+            "seqlab.reused_steps": ",".join(run.reused),
+            "seqlab.reused_from": next(reversed(run.reused.values())),
+            "mlflow.note.content": "\n".join(lines),
+        },
+    )
 
 
 # --------------------------------------------------------------------------- children

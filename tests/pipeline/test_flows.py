@@ -142,13 +142,80 @@ def test_smoke_pipeline_leaves_a_complete_run_tree(project: Path, dataset: str) 
     assert (local / "input_example.json").is_file()
 
 
-def test_rerun_skips_every_cached_step_and_records_a_new_tree(project: Path) -> None:
+def _store_bytes(project: Path) -> int:
+    """Bytes of the MLflow store beside the project: the SQLite file and the artifact folder."""
+    store = project.parent / "mlflow.db"
+    files = [store, *(path for path in (project.parent / "mlartifacts").rglob("*") if path.is_file())]
+    return sum(path.stat().st_size for path in files if path.exists())
+
+
+def test_rerun_reuses_every_step_and_records_no_copies(project: Path) -> None:
     first = _run_flow(project, "synthetic")
+    before = _store_bytes(project)
     second = _run_flow(project, "synthetic")
     assert all(step["cached"] for step in second["steps"].values()), second["steps"]
     assert second["mlflow_run_id"] != first["mlflow_run_id"]
-    children = _runs("synthetic", f"tags.mlflow.parentRunId = '{second['mlflow_run_id']}'")
-    assert {run.data.tags["seqlab.kind"] for run in children} == {"baseline", "trial", "variant"}
+    # No new children, no new artifacts: one small parent that links to the runs that produced them.
+    assert not _runs("synthetic", f"tags.mlflow.parentRunId = '{second['mlflow_run_id']}'")
+    assert _store_bytes(project) - before < 1_000_000
+    parent = _client().get_run(second["mlflow_run_id"])
+    tags = parent.data.tags
+    assert parent.info.status == "FINISHED"
+    assert tags["seqlab.reused_steps"].split(",") == list(second["steps"])
+    producers = {tags[f"seqlab.reused.{step}"] for step in second["steps"]}
+    assert producers <= {first["mlflow_run_id"]} | {
+        run.info.run_id for run in _runs("synthetic", "tags.`seqlab.kind` = 'pipeline'")
+    }
+    producer = tags["seqlab.reused.evaluate"]
+    assert f"#/experiments/{parent.info.experiment_id}/runs/{producer}" in tags["mlflow.note.content"]
+    # the producing run holds the complete tree the rerun points at
+    assert {
+        run.data.tags["seqlab.kind"] for run in _runs("synthetic", f"tags.mlflow.parentRunId = '{producer}'")
+    } >= {"variant"}
+
+    # Keys follow the code each step imports: an edit to the MLflow side reruns register alone. (Most
+    # other modules are in every step's closure, so editing one reruns everything: see test_code_keys.)
+    tracking = project / "src/seqlab/tracking.py"
+    tracking.write_text(f"{tracking.read_text()}\n# edited\n")
+    third = _run_flow(project, "synthetic")
+    assert [step for step, record in third["steps"].items() if not record["cached"]] == ["register"]
+
+
+def test_outputs_changed_on_disk_are_recomputed_not_trusted(project: Path) -> None:
+    _run_flow(project, "synthetic")
+    plots = sorted((project / "results/synthetic/evaluate/plots").glob("*.png"))
+    assert plots
+    plots[0].unlink()  # what a step that failed half-way (or a person) leaves
+    again = _run_flow(project, "synthetic")
+    recomputed = [step for step, record in again["steps"].items() if not record["cached"]]
+    # register follows only if the regenerated files differ from those it registered from
+    assert recomputed in (["evaluate"], ["evaluate", "register"])
+    assert plots[0].is_file()
+    children = _runs("synthetic", f"tags.mlflow.parentRunId = '{again['mlflow_run_id']}'")
+    assert {run.data.tags["seqlab.kind"] for run in children} == {"variant"}  # evaluate recorded afresh
+
+
+def test_a_planted_result_file_is_never_loaded(project: Path) -> None:
+    """No pickled result cache: a payload planted where Prefect keeps results is never unpickled."""
+    import pickle
+
+    marker = project.parent / "payload-ran"
+
+    class Payload:
+        def __reduce__(self) -> tuple[Any, tuple[str]]:
+            return (Path.touch, (str(marker),))  # type: ignore[return-value]
+
+    _run_flow(project, "synthetic")
+    for folder in (project / ".prefect" / "results", project / ".prefect" / "stamps"):
+        folder.mkdir(parents=True, exist_ok=True)
+    (project / ".prefect" / "results" / "planted").write_bytes(pickle.dumps(Payload()))
+    stamp = project / ".prefect" / "stamps" / "validate@synthetic.json"
+    recorded = json.loads(stamp.read_text())
+    recorded["outputs"] = {"results/synthetic/validate/summary.json": "tampered"}
+    stamp.write_text(json.dumps(recorded))
+    again = _run_flow(project, "synthetic")
+    assert not marker.exists()
+    assert again["steps"]["validate"]["cached"] is False  # a stamp that does not match the files is a miss
 
 
 def test_changed_training_key_reruns_training_and_what_follows(project: Path) -> None:
@@ -195,3 +262,71 @@ def test_a_failing_step_leaves_its_run_failed_and_nothing_running(project: Path)
     assert latest.data.tags["seqlab.failed_step"] in ("tune", "train")
     assert "family" in latest.data.tags["seqlab.error"]
     assert not _runs("synthetic", "attributes.status = 'RUNNING'")
+
+
+def test_a_step_past_its_timeout_fails_in_prefect_and_mlflow(project: Path) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+    from prefect.client.schemas.sorting import TaskRunSort
+
+    with pytest.raises(TimeoutError):
+        _run_flow(
+            project,
+            "synthetic",
+            ("datasets.synthetic.tuning.epochs=50", "pipeline.step_timeouts={tune: 2}"),
+        )
+    failed = _runs("synthetic", "tags.`seqlab.kind` = 'pipeline' and attributes.status = 'FAILED'")
+    latest = max(failed, key=lambda run: run.info.start_time)
+    assert latest.data.tags["seqlab.failed_step"] == "tune"
+    assert "timeout" in latest.data.tags["seqlab.error"].lower()
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=["tune-synthetic"])),
+            sort=TaskRunSort.EXPECTED_START_TIME_DESC,
+            limit=50,
+        )
+    assert any(run.state and run.state.name == "TimedOut" for run in runs), [run.state for run in runs]
+    assert not _runs("synthetic", "attributes.status = 'RUNNING'")
+
+
+def test_a_failed_run_alerts_the_notify_urls(project: Path) -> None:
+    """pipeline.notify: an Apprise JSON webhook on a local HTTP receiver gets dataset, step, error, run."""
+    import http.server
+    import threading
+
+    received: list[dict[str, Any]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+            length = int(self.headers.get("Content-Length", 0))
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"json://127.0.0.1:{server.server_address[1]}/alerts"
+        with pytest.raises(Exception, match="family"):
+            _run_flow(
+                project,
+                "synthetic",
+                (
+                    "datasets.synthetic.tuning.space.family={value: no_such_family}",
+                    f"pipeline.notify=[{url}]",
+                ),
+            )
+    finally:
+        server.shutdown()
+    assert len(received) == 1, received
+    failed = max(
+        _runs("synthetic", "tags.`seqlab.kind` = 'pipeline' and attributes.status = 'FAILED'"),
+        key=lambda run: run.info.start_time,
+    )
+    message = f"{received[0]['title']}\n{received[0]['message']}"
+    assert "synthetic" in message and "tune" in message and "no_such_family" in message
+    assert failed.info.run_id in message
