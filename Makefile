@@ -9,7 +9,6 @@ STAMP := $(VENV)/.installed
 
 # Embedded defaults; each is overridable from the environment the tools' standard way.
 export PATH := $(BIN):$(PATH)
-export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 # Raw data mirror: on machines without access to the upstream servers use ../shared/data.
@@ -19,7 +18,7 @@ ifeq ($(origin SEQLAB_DATA_MIRROR), undefined)
   endif
 endif
 
-.PHONY: help setup run smoke data ui schedule bench test test-fast lint format typecheck lock clean
+.PHONY: help setup run smoke data ui up down status deploy bench test test-fast lint format typecheck lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,8 +44,17 @@ data: setup  ## fetch, validate and prepare every dataset with dvc repro (no mod
 ui: setup  ## open the MLflow UI on the project's store (mlflow.db)
 	seqlab ui
 
-schedule: setup  ## serve the pipeline on the cron of params.yaml (pipeline.schedule) until stopped
-	seqlab schedule
+up: setup  ## start Prefect server + worker (pool seqlab) + MLflow server in the background: UIs on :4200, :5000
+	seqlab up
+
+down: setup  ## stop what `make up` started
+	seqlab down
+
+status: setup  ## what `make up` started: pid, alive, URL, healthy
+	seqlab status
+
+deploy: setup  ## register the scheduled pipeline (params.yaml pipeline.schedule) on the stack of `make up`
+	seqlab deploy
 
 bench: setup  ## quality, pipeline and speed benchmarks → BENCHMARKS.md, benchmarks/results.json (about 1 h 45 min on 2 cores)
 	python -m benchmarks.run
@@ -74,4 +82,4 @@ lock: setup  ## re-resolve requirements.lock from the current .venv
 	mv requirements.lock.tmp requirements.lock
 
 clean:  ## remove derived data, results and caches (keeps .venv, the DVC cache and the MLflow store)
-	rm -rf data/raw data/prepared results .prefect/results .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf data/raw data/prepared results .prefect/stamps .pytest_cache .mypy_cache .ruff_cache .hypothesis

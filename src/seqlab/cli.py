@@ -1,19 +1,24 @@
 """The ``seqlab`` command: the same stage functions that ``dvc repro`` and the flows run.
 
-Orchestration (``seqlab run``, ``seqlab schedule``) is not part of this library: the CLI calls the
-callables registered under the entry-point group ``seqlab.orchestration`` (names ``run`` and
-``schedule``), which this project's ``flows`` package provides (pyproject.toml). Another
-orchestrator can register its own.
+Orchestration (``seqlab run``, ``deploy``, ``up``, ``down``, ``status``) is not part of this library:
+the CLI calls the callables registered under the entry-point group ``seqlab.orchestration`` (names
+in :data:`ORCHESTRATION_COMMANDS`), which this project's ``flows`` package provides
+(pyproject.toml). Another orchestrator can register its own.
+
+Every command runs with the project's own Prefect home (``<root>/.prefect``) unless ``PREFECT_HOME``
+is set, and its MLflow store (``mlflow.db``) unless ``MLFLOW_TRACKING_URI`` is: whether started by
+make, a shell, ``dvc repro`` or a Prefect worker.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +29,11 @@ from seqlab.paths import ProjectPaths
 from seqlab.stages import STAGES
 
 ORCHESTRATION_GROUP = "seqlab.orchestration"
+# The callables the CLI looks up in that group: the pipeline, the scheduled deployment, the lasting
+# stack (start, stop, describe) and the Prefect API of a running stack.
+ORCHESTRATION_COMMANDS: tuple[str, ...] = ("run", "deploy", "up", "down", "status", "stack_api_url")
+STACK_COMMANDS: tuple[str, ...] = ("up", "down", "status")
+PREFECT_API_ENV = "PREFECT_API_URL"
 
 
 def _log(message: str) -> None:
@@ -64,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="take a revised upstream file and record its new sha256 in data/sources.lock.json",
     )
+    fetch.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="with --update: accept a file that parses to fewer records than the lock records",
+    )
     describe = commands.add_parser(
         "describe", help="summarise a raw dataset (counts, dates, missing, sha256)"
     )
@@ -81,13 +96,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dataset", default=ALL, help=dataset_help)
     run.add_argument("--profile", default="default", help="params.yaml profile: default, smoke, full, ...")
 
-    schedule = commands.add_parser(
-        "schedule", help="serve the pipeline on the cron schedule of params.yaml (pipeline.schedule)"
+    commands.add_parser(
+        "deploy",
+        help="register the scheduled pipeline (params.yaml pipeline.schedule, with the --param "
+        "overrides) on the work pool of `seqlab up`",
     )
-    schedule.add_argument(
-        "--register-only",
-        action="store_true",
-        help="create/update the scheduled deployment on the Prefect server and exit instead of serving",
+    up = commands.add_parser(
+        "up",
+        help="start a Prefect server, a worker on pool seqlab and an MLflow server in the background",
+    )
+    up.add_argument(
+        "--host", default="127.0.0.1", help="interface the servers listen on (0.0.0.0: other machines too)"
+    )
+    up.add_argument("--prefect-port", type=int, default=4200, help="Prefect UI and API port (default: 4200)")
+    up.add_argument("--mlflow-port", type=int, default=5000, help="MLflow UI port (default: 5000)")
+    commands.add_parser("down", help="stop the processes that `seqlab up` started")
+    commands.add_parser("status", help="what `seqlab up` started: pid, alive, URL, healthy").add_argument(
+        "--json", action="store_true", help="print JSON instead of a table"
     )
 
     ui = commands.add_parser("ui", help="open the MLflow UI on the project's tracking store")
@@ -99,15 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run_stage(name: str, dataset: str, params: Params, paths: ProjectPaths) -> None:
     """Run one stage as ``dvc repro`` does; a failure leaves a FAILED pipeline run in MLflow."""
-    from seqlab import recording
+    from seqlab import lock, recording
     from seqlab.stages import MODELLING_STAGES, STAGE_FUNCTIONS
 
     config = params.dataset(dataset)
     try:
-        if name == "register":
-            recording.record_pipeline(dataset, params, paths, entry_point="dvc", log=_log)
-        else:
-            STAGE_FUNCTIONS[name](config, paths, log=_log)
+        with lock.project_lock(paths.root, log=_log):  # one run at a time, dvc repro's stages included
+            if name == "register":
+                recording.record_pipeline(dataset, params, paths, entry_point="dvc", log=_log)
+            else:
+                STAGE_FUNCTIONS[name](config, paths, log=_log)
     except Exception as error:
         if name in MODELLING_STAGES:
             try:
@@ -119,7 +145,7 @@ def _run_stage(name: str, dataset: str, params: Params, paths: ProjectPaths) -> 
 
 
 def orchestrator(name: str) -> Callable[..., Any]:
-    """Return the orchestration callable registered as ``name`` (``run`` or ``schedule``)."""
+    """Return the orchestration callable registered as ``name`` (one of ``ORCHESTRATION_COMMANDS``)."""
     from importlib.metadata import entry_points
 
     found = list(entry_points(group=ORCHESTRATION_GROUP, name=name))
@@ -134,9 +160,20 @@ def orchestrator(name: str) -> Callable[..., Any]:
 
 def _orchestrate(arguments: argparse.Namespace, params: Params, paths: ProjectPaths) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # Prefect's temporary server gets 20 s to start by default; a busy 2-core machine can need more.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    # Prefect's temporary server gets 20 s to start by default; a busy 2-core machine can need minutes.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
     params_file = str(Path(arguments.params).resolve())
+    if not os.environ.get(PREFECT_API_ENV):
+        # Before Prefect is imported (it reads its settings once): the stack of `seqlab up`, when it runs.
+        stack_api = orchestrator("stack_api_url")(paths.root)
+        if stack_api:
+            os.environ[PREFECT_API_ENV] = stack_api
+            _log(f"using the Prefect server of `seqlab up`: {stack_api.removesuffix('/api')}")
+        elif arguments.command == "deploy":
+            raise RuntimeError(
+                f"no lasting Prefect server for {paths.root}: run `seqlab up` first (or set "
+                f"{PREFECT_API_ENV}); a temporary server would forget the schedule when this command ends"
+            )
     if arguments.command == "run":
         orchestrator("run")(
             params.select([arguments.dataset]) if arguments.dataset != ALL else [ALL],
@@ -146,8 +183,66 @@ def _orchestrate(arguments: argparse.Namespace, params: Params, paths: ProjectPa
             params_file=params_file,
         )
         return 0
-    orchestrator("schedule")(params, str(paths.root), params_file, register_only=arguments.register_only)
+    deployed = orchestrator("deploy")(params, str(paths.root), params_file, overrides=arguments.param)
+    print(f"deployment {deployed['deployment']} on work pool {deployed['work_pool']}: {deployed['url']}")
+    print(
+        f"  cron {deployed['cron']!r} ({deployed['timezone']}), datasets {deployed['datasets']}, "
+        f"profile {deployed['profile']}, overrides {deployed['overrides']}"
+    )
+    if not deployed["workers_online"]:
+        _log(f"no worker polls pool {deployed['work_pool']} yet: its runs wait until one does (`seqlab up`)")
     return 0
+
+
+def _print_services(rows: Sequence[dict[str, Any]]) -> None:
+    for row in rows:
+        state = "healthy" if row["healthy"] else ("running, not answering" if row["alive"] else "not running")
+        print(f"  {row['service']:<15} pid {row['pid']:<8} {state:<22} {row['url']}")
+
+
+def _stack(arguments: argparse.Namespace, paths: ProjectPaths) -> int:
+    """``seqlab up``, ``down`` and ``status``: the lasting stack of this project (flows/stack.py)."""
+    if arguments.command == "up":
+        already, rows = orchestrator("up")(
+            paths.root, arguments.host, arguments.prefect_port, arguments.mlflow_port, log=_log
+        )
+        print(f"the stack was already up ({paths.root / '.seqlab'}):" if already else "the stack is up:")
+        _print_services(rows)
+        print("stop it with `seqlab down` (make down)")
+        return 0
+    if arguments.command == "down":
+        stopped = orchestrator("down")(paths.root, log=_log)
+        print("stopped the stack" if stopped else "the stack was not up: nothing to stop")
+        return 0
+    rows = orchestrator("status")(paths.root)
+    if arguments.json:
+        print(json.dumps(rows, indent=2))
+    elif rows:
+        _print_services(rows)
+    else:
+        print(f"the stack is not up (nothing recorded in {paths.root / '.seqlab'}): `seqlab up` starts it")
+    return 0
+
+
+@contextlib.contextmanager
+def project_environment(root: Path) -> Iterator[dict[str, str]]:
+    """Give every command the project's Prefect home unless ``PREFECT_HOME`` says otherwise.
+
+    Set before anything imports Prefect, and for subprocesses (dvc, the stack's servers, a worker's
+    flow runs); in-process callers (tests) get their environment back afterwards.
+    """
+    defaults = {"PREFECT_HOME": str(root / ".prefect")}
+    added = {name: value for name, value in defaults.items() if not os.environ.get(name)}
+    before = {name: os.environ.get(name) for name in (*added, PREFECT_API_ENV)}
+    os.environ.update(added)
+    try:
+        yield added
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def ui_command(paths: ProjectPaths, host: str, port: int) -> list[str]:
@@ -218,13 +313,20 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status (errors are reported, not raised)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     arguments = build_parser().parse_args(argv)
+    paths = ProjectPaths.at(arguments.root)
+    with project_environment(paths.root):
+        return _command(arguments, paths)
+
+
+def _command(arguments: argparse.Namespace, paths: ProjectPaths) -> int:
     try:
-        paths = ProjectPaths.at(arguments.root)
         if arguments.command == "ui":  # needs only the store, not params.yaml
             return _ui(arguments, paths)
+        if arguments.command in STACK_COMMANDS:
+            return _stack(arguments, paths)
         profile = getattr(arguments, "profile", "default")
         params = load_params(arguments.params, arguments.param, profile)
-        if arguments.command in ("run", "schedule"):
+        if arguments.command in ("run", "deploy"):
             return _orchestrate(arguments, params, paths)
         from seqlab import stages
 
@@ -233,7 +335,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         elif arguments.command == "fetch":
             for dataset in params.select([arguments.dataset]):
                 stages.fetch(
-                    params.dataset(dataset), paths, mirror=arguments.mirror, update=arguments.update, log=_log
+                    params.dataset(dataset),
+                    paths,
+                    mirror=arguments.mirror,
+                    update=arguments.update,
+                    log=_log,
+                    allow_shrink=arguments.allow_shrink,
                 )
         elif arguments.command == "stage":
             for dataset in params.select([arguments.dataset]):

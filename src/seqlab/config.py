@@ -50,7 +50,7 @@ class ConfigError(ValueError):
 
 
 class ScheduleParams(Section):
-    """When the scheduled pipeline reruns by itself (``seqlab schedule`` and prefect.yaml)."""
+    """When the scheduled pipeline reruns by itself (the deployment ``seqlab deploy`` registers)."""
 
     cron: str = Field("0 3 * * 1", description="five-field cron expression")
     timezone: str = "UTC"
@@ -172,7 +172,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     try:
         value = yaml.safe_load(raw_value) if raw_value.strip() else ""
     except yaml.YAMLError as error:
-        raise ConfigError(f"--param {key}: cannot read value {raw_value!r}: {error}") from error
+        if raw_value.strip()[:1] in ("[", "{", '"', "'"):
+            raise ConfigError(f"--param {key}: cannot read value {raw_value!r}: {error}") from error
+        value = raw_value.strip()  # plain text YAML cannot read, e.g. a cron: * * * * *
     return key, value
 
 

@@ -1,12 +1,13 @@
-"""The scheduled pipeline: served on the cron of params.yaml; prefect.yaml declares the same."""
+"""The scheduled deployment `seqlab deploy` registers, built from params.yaml and --param overrides.
+
+(That it really fires on the stack of `seqlab up` is test_stack.py.)
+"""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
-import yaml
 
 from seqlab.config import load_params
 
@@ -14,50 +15,48 @@ pytestmark = [pytest.mark.pipeline]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_schedule_is_registered_with_the_cron_of_params(prefect_server: None, tmp_path: Path) -> None:
-    from prefect.client.orchestration import get_client
+def test_deployment_carries_the_schedule_and_parameters_of_params_and_overrides() -> None:
+    from flows import schedule
+    from flows.stack import WORK_POOL
 
+    overrides = [
+        "pipeline.schedule.cron='15 4 * * 2'",
+        "pipeline.schedule.timezone=Europe/London",
+        "pipeline.schedule.datasets=[giss]",
+        "pipeline.schedule.profile=smoke",
+        "defaults.giss_station.training.epochs=2",
+    ]
+    params = load_params(REPO / "params.yaml", overrides)
+
+    deployment = schedule.deployment(params, REPO, "params.yaml", overrides)
+
+    assert deployment.name == schedule.DEPLOYMENT_NAME
+    assert deployment.flow_name == "seqlab-pipeline"
+    assert deployment.entrypoint == schedule.ENTRYPOINT
+    assert deployment.work_pool_name == WORK_POOL
+    (entry,) = deployment.schedules
+    assert (entry.schedule.cron, entry.schedule.timezone) == ("15 4 * * 2", "Europe/London")
+    assert deployment.parameters == {
+        "datasets": ["giss"],
+        "profile": "smoke",
+        # the schedule keys are the deployment's own; every other override reaches the flow
+        "overrides": ["defaults.giss_station.training.epochs=2"],
+        "root": str(REPO),
+        "params_file": "params.yaml",
+    }
+    assert deployment.concurrency_limit == 1
+    # The worker runs the code of the project folder: it changes into it before loading the entrypoint.
+    (step,) = deployment.storage.to_pull_step().values()
+    assert step["directory"] == str(REPO)
+
+
+def test_default_deployment_is_the_weekly_schedule_of_params_yaml() -> None:
     from flows import schedule
 
-    raw = yaml.safe_load((REPO / "params.yaml").read_text())
-    raw["pipeline"]["schedule"].update(cron="15 4 * * 2", timezone="Europe/London", datasets=["giss"])
-    params_file = tmp_path / "params.yaml"
-    params_file.write_text(yaml.safe_dump(raw))
-    params = load_params(params_file)
-
-    deployment_id = schedule.serve_schedule(params, str(REPO), str(params_file), register_only=True)
-
-    async def read() -> object:
-        async with get_client() as client:
-            return await client.read_deployment(deployment_id)
-
-    deployment = asyncio.run(read())
-    assert deployment.name == schedule.DEPLOYMENT_NAME  # type: ignore[attr-defined]
-    (entry,) = deployment.schedules  # type: ignore[attr-defined]
-    assert entry.schedule.cron == "15 4 * * 2"
-    assert entry.schedule.timezone == "Europe/London"
-    assert entry.active
-    assert deployment.parameters == {  # type: ignore[attr-defined]
-        "datasets": ["giss"],
-        "profile": "default",
-        "root": str(REPO),
-        "params_file": str(params_file),
-    }
-
-
-def test_prefect_yaml_repeats_the_schedule_of_params_yaml() -> None:
     params = load_params(REPO / "params.yaml")
-    project = yaml.safe_load((REPO / "prefect.yaml").read_text())
-    (deployment,) = project["deployments"]
-    (entry,) = deployment["schedules"]
-    assert entry["cron"] == params.pipeline.schedule.cron
-    assert entry["timezone"] == params.pipeline.schedule.timezone
-    assert deployment["parameters"]["datasets"] == params.pipeline.schedule.datasets
-    assert deployment["parameters"]["profile"] == params.pipeline.schedule.profile
-    module, _, name = deployment["entrypoint"].partition(":")
-    assert (REPO / module).is_file()
-
-    from prefect.flows import load_flow_from_entrypoint
-
-    flow = load_flow_from_entrypoint(str(REPO / deployment["entrypoint"]))
-    assert flow.name == "seqlab-pipeline" and name == "pipeline"
+    deployment = schedule.deployment(params, REPO)
+    (entry,) = deployment.schedules
+    assert entry.schedule.cron == params.pipeline.schedule.cron == "0 3 * * 1"
+    assert deployment.parameters["datasets"] == params.pipeline.schedule.datasets
+    assert deployment.parameters["profile"] == params.pipeline.schedule.profile
+    assert deployment.parameters["overrides"] == []

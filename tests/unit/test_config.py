@@ -685,3 +685,11 @@ def test_value_of_other_keys_and_errors() -> None:
         params.value_of("defaults.giss_station.trainin", "giss")
     with pytest.raises(ConfigError, match="not configured"):
         params.value_of("datasets.nope", "nope")
+
+
+def test_a_plain_value_yaml_cannot_read_is_taken_as_text() -> None:
+    from seqlab.config import parse_override
+
+    assert parse_override("pipeline.schedule.cron=* * * * *") == ("pipeline.schedule.cron", "* * * * *")
+    with pytest.raises(ConfigError, match="cannot read value"):
+        parse_override("pipeline.notify=[unclosed")
