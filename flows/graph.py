@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.config import Params
-from seqlab.fileio import read_yaml, write_json
+from seqlab.fileio import read_dvc_lock_stages, write_json
 
 DVC_FILE = "dvc.yaml"
 PARAMS_FILE = "params.yaml"
@@ -362,7 +362,7 @@ def lock_entries_sha256(root: str | Path, names: list[str]) -> str:
     lock = Path(root) / "dvc.lock"
     if not lock.exists():
         return "absent"
-    stages = (read_yaml(lock) or {}).get("stages") or {}
+    stages = read_dvc_lock_stages(lock)
     entries = {name: stages.get(name) for name in names}
     return hashlib.sha256(json.dumps(entries, sort_keys=True, default=str).encode()).hexdigest()
 

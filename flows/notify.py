@@ -22,10 +22,23 @@ def mlflow_link(root: str, experiment_id: str, run_id: str) -> str:
     uri = tracking.tracking_uri(root)
     if uri.startswith(("http://", "https://")):
         return f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
-    ui = os.environ.get("SEQLAB_MLFLOW_UI_URL")  # the MLflow server of `seqlab up`, when running
+    ui = _stack_mlflow_url(root)  # the MLflow server of `seqlab up` serves this very store
     if ui:
         return f"{ui.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
     return f"run {run_id} of experiment {experiment_id} in {uri} (open it with `seqlab ui`)"
+
+
+def _stack_mlflow_url(root: str) -> str | None:
+    """The URL of the stack's MLflow server while it runs (only for the project's own store)."""
+    from flows import stack
+
+    if os.environ.get(tracking.TRACKING_ENV):
+        return None
+    try:
+        service = stack.read_state(root).get(stack.MLFLOW)
+    except ValueError:
+        return None
+    return service.url if service is not None and stack.running(service) else None
 
 
 def send(urls: Sequence[str], title: str, body: str) -> bool:

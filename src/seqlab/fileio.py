@@ -146,3 +146,20 @@ def _parsed_yaml(path: str, mtime_ns: int, size: int, inode: int) -> Any:
     except yaml.YAMLError as error:
         line, problem = yaml_problem(error, text)
         raise CorruptStateError(path, f"invalid YAML: {problem}; {recovery}", line=line) from None
+
+
+def read_dvc_lock_stages(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Return dvc.lock's ``stages`` mapping (empty without a lock); a lock of another shape is named."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    lock = read_yaml(path) or {}
+    stages = lock.get("stages") if isinstance(lock, dict) else None
+    if stages is None and isinstance(lock, dict):
+        return {}
+    if not isinstance(stages, dict) or not all(isinstance(entry, dict) for entry in stages.values()):
+        raise CorruptStateError(
+            path,
+            "not a dvc.lock (expected a mapping with stages: {name: entry}); delete it and run `dvc repro`",
+        )
+    return stages

@@ -23,7 +23,7 @@ import yaml
 
 from seqlab.artifacts import Evaluation, SearchResult, TrainSummary, read_baseline_metrics
 from seqlab.config import Params
-from seqlab.fileio import read_yaml, write_json
+from seqlab.fileio import read_dvc_lock_stages, write_json
 from seqlab.modalities import modality, read_manifest
 from seqlab.paths import ProjectPaths
 from seqlab.registry import Champion, decide_champion
@@ -78,12 +78,9 @@ def git_commit(root: Path) -> str:
 def dvc_data_hashes(dataset: str, paths: ProjectPaths) -> dict[str, str]:
     """DVC's recorded hashes of the dataset's raw and prepared data, read from dvc.lock (if present)."""
     lock_file = paths.root / "dvc.lock"
-    if not lock_file.exists():
-        return {}
-    lock = read_yaml(lock_file) or {}
     wanted = {f"data/raw/{dataset}", f"data/prepared/{dataset}"}
     hashes: dict[str, str] = {}
-    for stage in (lock.get("stages") or {}).values():
+    for stage in read_dvc_lock_stages(lock_file).values():
         for out in stage.get("outs") or []:
             if out.get("path") in wanted and out.get("md5"):
                 hashes[f"seqlab.dvc.{out['path']}"] = str(out["md5"])

@@ -42,3 +42,15 @@ def test_a_corrupt_file_fails_naming_file_and_line(
 
     path.write_text(LOCK, encoding="utf-8")  # repaired: read again, not a cached failure
     assert "fetch@giss" in read_yaml(path)["stages"]
+
+
+def test_a_dvc_lock_of_another_shape_is_named(tmp_path: Path) -> None:
+    from seqlab.fileio import read_dvc_lock_stages
+
+    lock = tmp_path / "dvc.lock"
+    assert read_dvc_lock_stages(lock) == {}
+    lock.write_text("- just\n- a list\n")
+    with pytest.raises(CorruptStateError, match="dvc.lock: not a dvc.lock"):
+        read_dvc_lock_stages(lock)
+    lock.write_text("schema: '2.0'\nstages:\n  fetch@x: {cmd: c}\n")
+    assert read_dvc_lock_stages(lock) == {"fetch@x": {"cmd": "c"}}
