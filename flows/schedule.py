@@ -63,9 +63,17 @@ def deployment(
 
 
 def deploy(
-    params: Params, root: str, params_file: str = "params.yaml", overrides: Sequence[str] = ()
+    params: Params,
+    root: str,
+    params_file: str = "params.yaml",
+    overrides: Sequence[str] = (),
+    remove: bool = False,
 ) -> dict[str, Any]:
-    """Register the scheduled deployment on the lasting server of ``PREFECT_API_URL``; describe it."""
+    """Register the scheduled deployment on the lasting server of ``PREFECT_API_URL``; describe it.
+
+    ``remove``: delete it instead, so nothing runs on the schedule any more (``seqlab down`` only
+    stops the processes; the deployment and its schedule stay in the server's database).
+    """
     api = os.environ.get("PREFECT_API_URL", "")
     if not api or not answers(f"{api.rstrip('/')}/health"):
         raise RuntimeError(
@@ -74,6 +82,15 @@ def deploy(
         )
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
+
+    if remove:
+        name = f"seqlab-pipeline/{DEPLOYMENT_NAME}"
+        with get_client(sync_client=True) as client:
+            try:
+                client.delete_deployment(client.read_deployment_by_name(name).id)
+            except ObjectNotFound:
+                return {"deployment": name, "removed": False}
+        return {"deployment": name, "removed": True}
 
     with get_client(sync_client=True) as client:
         try:

@@ -33,6 +33,8 @@ ORCHESTRATION_GROUP = "seqlab.orchestration"
 # stack (start, stop, describe) and the Prefect API of a running stack.
 ORCHESTRATION_COMMANDS: tuple[str, ...] = ("run", "deploy", "up", "down", "status", "stack_api_url")
 STACK_COMMANDS: tuple[str, ...] = ("up", "down", "status")
+# The commands that read params.yaml, so take --param overrides before or after their name.
+PARAMS_COMMANDS: tuple[str, ...] = ("datasets", "fetch", "describe", "stage", "run", "deploy")
 PREFECT_API_ENV = "PREFECT_API_URL"
 
 
@@ -100,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         "deploy",
         help="register the scheduled pipeline (params.yaml pipeline.schedule, with the --param "
         "overrides) on the work pool of `seqlab up`",
+    ).add_argument(
+        "--remove", action="store_true", help="delete the deployment instead: nothing runs on a schedule"
     )
     up = commands.add_parser(
         "up",
@@ -114,6 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("status", help="what `seqlab up` started: pid, alive, URL, healthy").add_argument(
         "--json", action="store_true", help="print JSON instead of a table"
     )
+
+    for name, subcommand in commands.choices.items():
+        if name in PARAMS_COMMANDS:  # `seqlab run --param K=V` as well as `seqlab --param K=V run`
+            subcommand.add_argument(
+                "--param",
+                dest="param_after",
+                action="append",
+                default=[],
+                metavar="KEY=VALUE",
+                help="override one params key (repeatable; see `seqlab --help`)",
+            )
 
     ui = commands.add_parser("ui", help="open the MLflow UI on the project's tracking store")
     ui.add_argument("--host", default="127.0.0.1")
@@ -181,6 +196,14 @@ def _orchestrate(arguments: argparse.Namespace, params: Params, paths: ProjectPa
             overrides=arguments.param,
             root=str(paths.root),
             params_file=params_file,
+        )
+        return 0
+    if arguments.remove:
+        removed = orchestrator("deploy")(params, str(paths.root), params_file, remove=True)
+        print(
+            f"removed the deployment {removed['deployment']}: nothing runs on its schedule any more"
+            if removed["removed"]
+            else f"no deployment {removed['deployment']} to remove"
         )
         return 0
     deployed = orchestrator("deploy")(params, str(paths.root), params_file, overrides=arguments.param)
@@ -313,6 +336,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status (errors are reported, not raised)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     arguments = build_parser().parse_args(argv)
+    arguments.param = [*arguments.param, *getattr(arguments, "param_after", [])]
     paths = ProjectPaths.at(arguments.root)
     with project_environment(paths.root):
         return _command(arguments, paths)

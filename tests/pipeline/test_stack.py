@@ -144,3 +144,12 @@ def test_a_one_minute_schedule_runs_the_smoke_pipeline_on_the_stack(
         "and tags.`seqlab.profile` = 'smoke' and attributes.status = 'FINISHED'",
     )
     assert parents, "no FINISHED synthetic pipeline run in the copy's MLflow store"
+
+    removed = run_command(["seqlab", "deploy", "--remove"], root, env)
+    assert "removed the deployment seqlab-pipeline/seqlab-scheduled" in removed
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.exceptions import ObjectNotFound
+
+    with SyncPrefectClient(api_url) as prefect, pytest.raises(ObjectNotFound):
+        prefect.read_deployment_by_name("seqlab-pipeline/seqlab-scheduled")
+    assert "no deployment" in run_command(["seqlab", "deploy", "--remove"], root, env)

@@ -425,3 +425,20 @@ def test_down_stops_a_recorded_process_and_leaves_a_reused_pid_alone(
         for process in (recorded, stranger):
             process.kill()
             process.wait(timeout=120)
+
+
+def test_param_is_taken_before_and_after_the_command() -> None:
+    from seqlab.cli import build_parser
+
+    arguments = build_parser().parse_args(
+        ["--param", "a.b=1", "run", "--dataset", "giss", "--param", "c.d=2", "--param", "e=3"]
+    )
+    assert arguments.param == ["a.b=1"] and arguments.param_after == ["c.d=2", "e=3"]
+    assert build_parser().parse_args(
+        ["stage", "prepare", "--dataset", "x", "--param", "k=v"]
+    ).param_after == ["k=v"]
+
+
+def test_an_override_after_the_command_is_applied(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert seqlab(tmp_path, "datasets", "--param", "pipeline.no_such_key=1") == 2
+    assert "no_such_key" in capsys.readouterr().err
