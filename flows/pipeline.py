@@ -271,21 +271,33 @@ def _mark_crashed(flow_runs: Sequence[str], why: str) -> list[str]:
     return marked
 
 
+_ALERTED: list[str] = []  # datasets this process already alerted about (the crash hook then stays quiet)
+
+
 def _alert_failure(
     params: Params, paths: ProjectPaths, run: recording.PipelineRun, step: str, error: BaseException
 ) -> None:
+    """Tell ``pipeline.notify``: dataset, step, error, MLflow run and Prefect flow run."""
+    _ALERTED.append(run.dataset)
     context = FlowRunContext.get()
     flow_run = f"\nPrefect flow run: {context.flow_run.id}" if context and context.flow_run else ""
+    what = "failed" if isinstance(error, Exception) else "crashed"  # a signal stopped the process
+    detail = str(error) or "the process was stopped by a signal"
     notify.send(
         params.pipeline.notify,
-        f"seqlab: {run.dataset} failed at step {step}",
-        f"dataset: {run.dataset}\nstep: {step}\nerror: {type(error).__name__}: {error}\n"
+        f"seqlab: {run.dataset} {what} at step {step}",
+        f"dataset: {run.dataset}\nstep: {step}\nerror: {type(error).__name__}: {detail}\n"
         f"MLflow: {notify.mlflow_link(str(paths.root), run.experiment_id, run.run_id)}{flow_run}",
     )
 
 
 def _on_crashed(flow: Any, flow_run: Any, state: Any) -> None:
-    """Prefect hook: a flow run that crashed (killed by a signal, the worker lost) tells notify."""
+    """Prefect hook: a flow run that crashed (killed by a signal, the worker lost) tells notify.
+
+    Quiet when the crash already sent its alert from inside the dataset's flow (with its step and run).
+    """
+    if _ALERTED:
+        return
     parameters = dict(flow_run.parameters or {})
     root = str(parameters.get("root", "."))
     try:
@@ -363,7 +375,7 @@ def _dataset_steps(
     except BaseException as error:
         recording.finish_pipeline(run, error, step)
         logger.error(f"{dataset}: step {step} failed; MLflow run {run.run_id} marked FAILED")
-        if isinstance(error, Exception):
+        if not isinstance(error, KeyboardInterrupt | GeneratorExit):  # a person's Ctrl-C needs no alert
             _alert_failure(params, paths, run, step, error)
         raise
     recording.finish_pipeline(run, dvc_committed=summary["dvc_committed"])

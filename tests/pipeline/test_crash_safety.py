@@ -147,3 +147,55 @@ def _is_server(pid: int) -> bool:
         return "prefect.server.api.server:create_app" in psutil.Process(pid).cmdline()
     except psutil.Error:
         return False
+
+
+def test_a_run_stopped_by_sigterm_alerts_with_its_step_and_run(project: tuple[Path, dict[str, str]]) -> None:
+    """A crash Prefect sees (SIGTERM from a worker or a person) sends one alert naming step and run."""
+    import http.server
+    import threading
+
+    root, env = project
+    received: list[dict[str, Any]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+            received.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"json://127.0.0.1:{server.server_address[1]}/alerts"
+    command = [
+        "seqlab",
+        "--param",
+        "datasets.synthetic.training.epochs=41",
+        "--param",
+        f"pipeline.notify=[{url}]",
+    ]
+    log = root.parent / "terminated.log"
+    try:
+        with open(log, "w") as handle:
+            run = subprocess.Popen(
+                [*command, *SMOKE[1:]], cwd=root, env=env, stdout=handle, stderr=subprocess.STDOUT
+            )
+            _wait_for(
+                lambda: "[5/8] synthetic tune" in log.read_text() or run.poll() is not None,
+                "the run to reach training",
+            )
+            run.send_signal(signal.SIGTERM)
+            assert run.wait(timeout=DEADLINE_S) != 0
+        _wait_for(lambda: received, "the alert", deadline_s=120)
+    finally:
+        server.shutdown()
+    assert len(received) == 1, received  # the crash hook stays quiet once the step's alert went out
+    failed = max(
+        (run for run in _mlflow_runs(env, "FAILED") if run.data.tags.get("seqlab.failed_step") == "train"),
+        key=lambda run: run.info.start_time,
+    )
+    assert received[0]["title"] == "seqlab: synthetic crashed at step train"
+    assert failed.info.run_id in received[0]["message"]
+    assert not _mlflow_runs(env, "RUNNING")
