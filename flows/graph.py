@@ -18,6 +18,7 @@ import ast
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -65,20 +66,30 @@ def _graph(root: str, signature: str) -> dict[str, dict[str, list[str]]]:
 
     Resolving it imports DVC (about a second); a no-op rerun finds it under ``.prefect/graph/``.
     """
-    cached = Path(root) / GRAPH_CACHE / f"{signature}.json"
+    stages: dict[str, dict[str, list[str]]] = _remembered(
+        Path(root) / GRAPH_CACHE / f"{signature}.json", lambda: _resolve(Path(root))
+    )
+    return stages
+
+
+def _remembered(cached: Path, compute: Callable[[], Any]) -> Any:
+    """``compute()``'s JSON result, kept in ``cached`` (one file per folder: older ones are dropped).
+
+    The file is named by a hash of what the result depends on; a lost or unreadable one is computed
+    again, and a failure to write it only costs computing it next time.
+    """
     try:
-        loaded: dict[str, dict[str, list[str]]] = json.loads(cached.read_text(encoding="utf-8"))
-        return loaded
+        return json.loads(cached.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         pass
-    stages = _resolve(Path(root))
+    result = compute()
     try:
         for old in cached.parent.glob("*.json"):
             old.unlink(missing_ok=True)
-        write_json(cached, stages)
+        write_json(cached, result)
     except OSError:
         pass
-    return stages
+    return result
 
 
 def stages(root: str | Path) -> dict[str, dict[str, list[str]]]:
@@ -299,19 +310,9 @@ def _closures(root: Path, roots: dict[str, str]) -> dict[str, list[str]]:
 @lru_cache(maxsize=8)
 def _cached_closures(root: str, signature: str, roots: tuple[tuple[str, str], ...]) -> dict[str, list[str]]:
     """The closures, remembered per content of the source (parsing it all takes about 0.1 s)."""
-    cached = Path(root) / CODE_CACHE / f"{signature}.json"
-    try:
-        loaded: dict[str, list[str]] = json.loads(cached.read_text(encoding="utf-8"))
-        return loaded
-    except (OSError, ValueError):
-        pass
-    closures = _closures(Path(root), dict(roots))
-    try:
-        for old in cached.parent.glob("*.json"):
-            old.unlink(missing_ok=True)
-        write_json(cached, closures)
-    except OSError:
-        pass
+    closures: dict[str, list[str]] = _remembered(
+        Path(root) / CODE_CACHE / f"{signature}.json", lambda: _closures(Path(root), dict(roots))
+    )
     return closures
 
 
