@@ -2,7 +2,8 @@
 
 ``tune`` writes :class:`SearchResult` (``results/<dataset>/tune/trials.json``), ``train`` a
 :class:`TrainSummary` (``train/summary.json``, one :class:`VariantFit` per dropout variant),
-``evaluate`` an :class:`Evaluation` (``evaluate/metrics.json``). Each knows its file and its JSON
+``evaluate`` an :class:`Evaluation` (``evaluate/scores.json``) and its few headline numbers
+(``evaluate/metrics.json``, what ``dvc metrics show`` lists). Each knows its file and its JSON
 layout, so a reader fails with the path of a missing file and never guesses a key.
 """
 
@@ -141,10 +142,16 @@ class TrainSummary:
 
 @dataclass
 class Evaluation:
-    """Test metrics of every variant beside the baselines (``evaluate/metrics.json``)."""
+    """Test metrics of every variant beside the baselines (``evaluate/scores.json``).
+
+    The full record, names and hashes included. Its headline numbers go to ``evaluate/metrics.json``
+    (:meth:`headline`): DVC's metrics file, numbers only, the same few keys for every dataset of a
+    modality, so ``dvc metrics show`` is one row per dataset.
+    """
 
     STAGE: ClassVar[str] = "evaluate"
-    FILE: ClassVar[str] = "metrics.json"
+    FILE: ClassVar[str] = "scores.json"
+    METRICS_FILE: ClassVar[str] = "metrics.json"
 
     metric: str
     higher_is_better: bool
@@ -169,8 +176,21 @@ class Evaluation:
         """Where the evaluate stage writes it."""
         return paths.results_dir(dataset, cls.STAGE) / cls.FILE
 
+    def headline(self, best_epoch: int) -> dict[str, float | int]:
+        """Return the numbers a teammate compares across commits (``evaluate/metrics.json``).
+
+        The best model's test metric, the best baseline's on the same test data, the skill between
+        them and the epoch training kept.
+        """
+        return {
+            self.metric: self.best_variant_metrics[self.metric],
+            f"baseline_{self.metric}": self.best_baseline_value,
+            "skill": self.best_variant_metrics["skill_vs_best_baseline"],
+            "best_epoch": best_epoch,
+        }
+
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready data, the best baseline and variant spelled out for ``dvc metrics show``."""
+        """JSON-ready data, the best baseline and variant spelled out."""
         return {
             "metric": self.metric,
             "higher_is_better": self.higher_is_better,
@@ -181,9 +201,10 @@ class Evaluation:
             "baselines": self.baselines,
         }
 
-    def write(self, paths: ProjectPaths, dataset: str) -> None:
-        """Write atomically."""
+    def write(self, paths: ProjectPaths, dataset: str, best_epoch: int) -> None:
+        """Write the record and its headline metrics, each atomically."""
         write_json(self.path(paths, dataset), self.as_dict())
+        write_json(self.path(paths, dataset).with_name(self.METRICS_FILE), self.headline(best_epoch))
 
     @classmethod
     def read(cls, paths: ProjectPaths, dataset: str) -> Evaluation:
@@ -200,7 +221,12 @@ class Evaluation:
         )
 
 
+BASELINE_SCORES = "scores.json"
+
+
 def read_baseline_metrics(paths: ProjectPaths, dataset: str) -> dict[str, dict[str, float]]:
-    """Test metrics of every baseline (``baselines/metrics.json``)."""
-    metrics: dict[str, dict[str, float]] = read_json(paths.results_dir(dataset, "baselines") / "metrics.json")
+    """Test metrics of every baseline (``baselines/scores.json``)."""
+    metrics: dict[str, dict[str, float]] = read_json(
+        paths.results_dir(dataset, "baselines") / BASELINE_SCORES
+    )
     return metrics

@@ -34,7 +34,7 @@ def clean_copy(parent: Path) -> tuple[Path, dict[str, str]]:
         check=True,
     ).stdout.decode()
     for name in filter(None, listed.split("\0")):
-        if name == "dvc.lock":  # this checkout's own runs, not the project's (DVC refuses an ignored lock)
+        if name == "dvc.lock" or name.startswith("results/"):  # this checkout's own runs, not the project's
             continue
         source = REPO / name
         if source.is_file():

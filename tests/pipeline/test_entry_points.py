@@ -43,7 +43,7 @@ def _ran(output: str) -> set[str]:
 
 
 def _scores(root: Path) -> dict[str, float]:
-    metrics = json.loads((root / "results/synthetic/evaluate/metrics.json").read_text())
+    metrics = json.loads((root / "results/synthetic/evaluate/scores.json").read_text())
     scores = {f"variant {name}": values["test_mae"] for name, values in metrics["variants"].items()}
     scores.update({f"baseline {name}": values["test_mae"] for name, values in metrics["baselines"].items()})
     return scores

@@ -105,7 +105,7 @@ def test_a_new_station_runs_through_the_flow_and_dvc_repro(tmp_path: Path) -> No
         run_command(["dvc", "status", "--json", "register@caen"], root, env, stdout_only=True)
     )
     assert status == {}
-    metrics = json.loads((root / "results/caen/evaluate/metrics.json").read_text())
+    metrics = json.loads((root / "results/caen/evaluate/scores.json").read_text())
     assert metrics["metric"] == "test_mae" and set(metrics["variants"]) >= {"none"}
     manifest = json.loads((root / "data/prepared/caen/manifest.json").read_text())
     assert manifest["series"]["test_period"] == {"first": "2017-01", "last": "2017-12", "count": 12}

@@ -65,8 +65,14 @@ def test_stages_in_order_produce_leaderboard_plots_and_metrics(
         assert run([*common, "stage", stage, "--dataset", dataset]) == 0, stage
 
     out = tmp_path / "results" / dataset / "evaluate"
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = json.loads((out / "scores.json").read_text())
     metric = METRIC.get(dataset, "test_mae")
+    headline = json.loads((out / "metrics.json").read_text())  # what `dvc metrics show` lists: numbers only
+    assert set(headline) == {metric, f"baseline_{metric}", "skill", "best_epoch"}
+    assert headline[metric] == metrics["best_variant"][metric]
+    assert headline[f"baseline_{metric}"] == metrics["best_baseline"][metric]
+    charts = {path.name for path in (out / "charts").iterdir()}
+    assert charts == ({"confusion_matrix.png"} if dataset in METRIC else {"forecast.csv"})
     assert metrics["metric"] == metric
     assert set(metrics["variants"]) == {"none", "dropout", "recurrent_dropout", "both"}
     for values in [*metrics["variants"].values(), *metrics["baselines"].values()]:

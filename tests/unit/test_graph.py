@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -98,12 +99,12 @@ def test_key_follows_the_content_of_deps(project: Path) -> None:
 def test_outputs_present_needs_every_output(project: Path) -> None:
     assert graph.outputs(project, "baselines@giss") == [
         "results/giss/baselines/predictions.npz",
-        "results/giss/baselines/metrics.json",
+        "results/giss/baselines/scores.json",
     ]
     assert not graph.outputs_present(project, "baselines@giss")
     folder = project / "results/giss/baselines"
     folder.mkdir(parents=True)
-    (folder / "metrics.json").write_text("{}")
+    (folder / "scores.json").write_text("{}")
     assert not graph.outputs_present(project, "baselines@giss")
     (folder / "predictions.npz").write_bytes(b"")
     assert graph.outputs_present(project, "baselines@giss")
@@ -273,5 +274,36 @@ def test_outputs_manifest_follows_the_content_of_output_folders(project: Path) -
     metrics = graph.outputs_manifest(project, graph.stage_name("baselines", "giss"))
     assert metrics == {
         "results/giss/baselines/predictions.npz": "absent",
-        "results/giss/baselines/metrics.json": "absent",
+        "results/giss/baselines/scores.json": "absent",
     }
+
+
+def test_git_ignores_exactly_the_outputs_dvc_caches() -> None:
+    """Small `cache: false` outputs are committed with dvc.lock; DVC-cached ones go to the remote.
+
+    A cached output git did not ignore would be committed twice (DVC would also write a stray
+    .gitignore beside it); an uncached one git ignored would be in no one's clone, and a teammate's
+    `dvc status` would call it deleted.
+    """
+    from dvc.repo import Repo
+
+    with Repo(str(REPO), uninitialized=True) as repo:
+        outs = {str(out.def_path): bool(out.use_cache) for stage in repo.index.stages for out in stage.outs}
+    assert any(outs.values()) and not all(outs.values())
+
+    def ignored(path: str) -> bool:
+        checked = subprocess.run(
+            ["git", "check-ignore", "--no-index", "--stdin"],
+            cwd=REPO,
+            input=f"{path}\n{path}/\n",
+            capture_output=True,
+            text=True,
+        )
+        return bool(checked.stdout.strip())
+
+    wrong = {
+        path: ("cached but not git-ignored" if cached else "in git's ignore list but not cached")
+        for path, cached in outs.items()
+        if ignored(path) != cached
+    }
+    assert not wrong, f".gitignore and dvc.yaml disagree: {wrong}"

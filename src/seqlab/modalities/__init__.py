@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
@@ -95,6 +96,25 @@ class PreparedData(ABC):
         folder: Path,
     ) -> list[Path]:
         """Draw the modality's test plots (forecast, ROC, confusion matrix, ...) into ``folder``."""
+
+    CHART_FIGURE = "confusion_matrix.png"  # the figure of :meth:`plots` that :meth:`chart` shows
+
+    def chart(
+        self,
+        figures: Path,
+        folder: Path,
+        best: str,
+        predictions: dict[str, np.ndarray],
+        best_baseline: str,
+        baseline_predictions: dict[str, np.ndarray],
+    ) -> Path:
+        """Write what ``dvc plots`` shows of the test split into ``folder``.
+
+        By default the figure :meth:`plots` drew as ``CHART_FIGURE`` (a classifier's confusion matrix).
+        """
+        chosen = folder / self.CHART_FIGURE
+        shutil.copyfile(figures / self.CHART_FIGURE, chosen)
+        return chosen
 
     @abstractmethod
     def input_example(self, hyperparameters: dict[str, Any]) -> np.ndarray:

@@ -229,6 +229,47 @@ class SeriesData(PreparedData):
             plots.plot_residuals(axis, actual, real[best], folder / "residuals.png"),
         ]
 
+    def chart(
+        self,
+        figures: Path,
+        folder: Path,
+        best: str,
+        predictions: dict[str, np.ndarray],
+        best_baseline: str,
+        baseline_predictions: dict[str, np.ndarray],
+    ) -> Path:
+        """Write forecast vs actual over the test period, in the series' units (``forecast.csv``).
+
+        One row per (time, line) for the actual values, the best variant and the best baseline.
+
+        ``time`` is a decimal year for a dated series (monthly and daily alike draw on one
+        quantitative axis, and an undated series' steps on the same kind), ``date`` the label.
+        """
+        target_index = self.arrays["test_target_index"][:, 0]
+        if self.dates:
+            stamps = pd.to_datetime([self.dates[i] for i in target_index])
+            days = np.where(stamps.is_leap_year, 366.0, 365.0)
+            time = stamps.year + (stamps.dayofyear - 1) / days
+            labels = [self.dates[i] for i in target_index]
+        else:
+            time = target_index.astype(float)
+            labels = [str(int(i)) for i in target_index]
+        lines = {
+            "actual": self.arrays["values"][target_index],
+            f"model ({best})": np.asarray(predictions[best])[:, 0] * self.std + self.mean,
+            f"baseline ({best_baseline})": np.asarray(baseline_predictions[best_baseline])[:, 0] * self.std
+            + self.mean,
+        }
+        table = pd.concat(
+            pd.DataFrame(
+                {"time": np.round(time, 5), "date": labels, "line": name, "value": np.round(values, 4)}
+            )
+            for name, values in lines.items()
+        )
+        destination = folder / "forecast.csv"
+        table.to_csv(destination, index=False)
+        return destination
+
     def input_example(self, hyperparameters: dict[str, Any]) -> np.ndarray:
         """Return the first five test rows as the model reads them."""
         return model_inputs(self.inputs("test")[:5], hyperparameters)

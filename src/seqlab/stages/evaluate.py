@@ -1,7 +1,9 @@
 """The evaluate stage: every variant scored on the held-out test split beside the baselines.
 
-The only stage that reads the test split for models. Writes ``evaluate/metrics.json`` (an
-:class:`~seqlab.artifacts.Evaluation`), a leaderboard, learning curves and the modality's plots.
+The only stage that reads the test split for models. Writes ``evaluate/scores.json`` (an
+:class:`~seqlab.artifacts.Evaluation`) and its headline ``metrics.json``, a leaderboard, learning
+curves, the modality's figures (``plots/``, logged to MLflow) and what ``dvc plots`` shows of the test
+split (``charts/``).
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
         for name, fit in summary.variants.items():
             plots.plot_learning_curves(fit.history, folder / f"learning_curves_{name}.png")
         data.plots(best_variant, predictions, baseline_predictions, folder)
+    with atomic_directory(out / "charts") as folder:
+        data.chart(out / "plots", folder, best_variant, predictions, best_name, baseline_predictions)
     write_learning_curves(summary, out / "learning_curves.csv")
     result = Evaluation(
         metric=metric,
@@ -88,7 +92,7 @@ def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
         variants=variant_metrics,
         baselines=baseline_metrics,
     )
-    result.write(paths, dataset.name)
+    result.write(paths, dataset.name, best_epoch=summary.variants[best_variant].best_epoch)
     return result.as_dict()
 
 
