@@ -387,3 +387,36 @@ def commit(root: str | Path, names: list[str]) -> None:
     )
     if result.returncode != 0:
         raise RuntimeError(f"dvc commit {' '.join(names)} failed in {root}:\n{result.stdout}{result.stderr}")
+
+
+DATA_HASH_CACHE = Path(".prefect") / "data-hashes"
+DATA_STEPS = ("fetch", "prepare")  # the stages whose outputs are a dataset's data (raw, prepared)
+
+
+def data_hashes(root: str | Path, dataset: str) -> dict[str, str]:
+    """DVC's hashes (md5, ``.dir`` for a folder) of a dataset's raw and prepared data as they stand.
+
+    The ``seqlab.dvc.<path>`` tags of a run of any profile, the values dvc.lock would record, so a
+    run is tied to its exact data whether or not dvc.lock describes it. Computed by DVC (its state
+    database spares re-reading unchanged files) and remembered per content of those outputs, so a
+    no-op rerun does not import DVC for it.
+    """
+    root = Path(root).resolve()
+    names = [stage_name(step, dataset) for step in DATA_STEPS]
+    content = json.dumps([outputs_manifest(root, name) for name in names], sort_keys=True)
+
+    def compute() -> dict[str, str]:
+        from dvc.repo import Repo
+
+        hashes: dict[str, str] = {}
+        with Repo(str(root)) as repo:
+            for stage in repo.index.stages:
+                if stage.name in names:
+                    for out in stage.outs:
+                        if (root / str(out.def_path)).exists():
+                            hashes[f"seqlab.dvc.{out.def_path}"] = str(out.get_hash().value)
+        return hashes
+
+    digest = hashlib.sha256(content.encode()).hexdigest()[:16]
+    remembered: dict[str, str] = _remembered(root / DATA_HASH_CACHE / dataset / f"{digest}.json", compute)
+    return remembered

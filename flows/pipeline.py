@@ -378,7 +378,14 @@ def _dataset_steps(
         if not isinstance(error, KeyboardInterrupt | GeneratorExit):  # a person's Ctrl-C needs no alert
             _alert_failure(params, paths, run, step, error)
         raise
-    recording.finish_pipeline(run, dvc_committed=summary["dvc_committed"])
+    recording.finish_pipeline(
+        run,
+        data_hashes=(  # after a dvc commit, dvc.lock holds them; else DVC computes them (any profile)
+            recording.dvc_data_hashes(dataset, paths)
+            if summary["dvc_committed"]
+            else graph.data_hashes(paths.root, dataset)
+        ),
+    )
     if run.reused:
         logger.info(
             f"{dataset}: reused {len(run.reused)}/{len(STEPS)} steps; nothing recorded again for them"

@@ -31,11 +31,25 @@ from seqlab.stages import STAGES
 ORCHESTRATION_GROUP = "seqlab.orchestration"
 # The callables the CLI looks up in that group: the pipeline, the scheduled deployment, the lasting
 # stack (start, stop, describe) and the Prefect API of a running stack.
-ORCHESTRATION_COMMANDS: tuple[str, ...] = ("run", "deploy", "up", "down", "status", "stack_api_url")
+ORCHESTRATION_COMMANDS: tuple[str, ...] = (
+    "run",
+    "deploy",
+    "up",
+    "down",
+    "status",
+    "stack_api_url",
+    "reproduce",
+)
 STACK_COMMANDS: tuple[str, ...] = ("up", "down", "status")
 # The commands that read params.yaml, so take --param overrides before or after their name.
 PARAMS_COMMANDS: tuple[str, ...] = ("datasets", "fetch", "describe", "stage", "run", "deploy")
 PREFECT_API_ENV = "PREFECT_API_URL"
+# What a run of params.yaml itself (dvc.lock updated) tells its user: .gitignore keeps the large
+# outputs out of `git add results`, so this commits dvc.lock and the small results files only.
+SHARE_HINT = (
+    "to share these results: git add dvc.lock results && git commit -am 'results of ...'; "
+    'dvc push (README, "Working as a team")'
+)
 
 
 def _log(message: str) -> None:
@@ -130,6 +144,23 @@ def build_parser() -> argparse.ArgumentParser:
                 help="override one params key (repeatable; see `seqlab --help`)",
             )
 
+    reproduce = commands.add_parser(
+        "reproduce",
+        help="rerun a recorded pipeline run from its git commit, params and data in a fresh clone, and "
+        "say whether its metrics match",
+    )
+    reproduce.add_argument("run_id", help="the MLflow id of a pipeline's parent run")
+    reproduce.add_argument(
+        "--workdir", default=None, help="empty folder for the clone (default: a temporary one)"
+    )
+    reproduce.add_argument("--keep", action="store_true", help="keep the clone afterwards")
+    reproduce.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-9,
+        help="relative difference two metrics may have (default 1e-9)",
+    )
+
     ui = commands.add_parser("ui", help="open the MLflow UI on the project's tracking store")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=5000)
@@ -147,6 +178,7 @@ def _run_stage(name: str, dataset: str, params: Params, paths: ProjectPaths) -> 
         with lock.project_lock(paths.root, log=_log):  # one run at a time, dvc repro's stages included
             if name == "register":
                 recording.record_pipeline(dataset, params, paths, entry_point="dvc", log=_log)
+                _log(SHARE_HINT)
             else:
                 STAGE_FUNCTIONS[name](config, paths, log=_log)
     except Exception as error:
@@ -190,13 +222,15 @@ def _orchestrate(arguments: argparse.Namespace, params: Params, paths: ProjectPa
                 f"{PREFECT_API_ENV}); a temporary server would forget the schedule when this command ends"
             )
     if arguments.command == "run":
-        orchestrator("run")(
+        summaries = orchestrator("run")(
             params.select([arguments.dataset]) if arguments.dataset != ALL else [ALL],
             profile=arguments.profile,
             overrides=arguments.param,
             root=str(paths.root),
             params_file=params_file,
         )
+        if any(summary.get("dvc_committed") for summary in summaries.values()):
+            _log(SHARE_HINT)
         return 0
     if arguments.remove:
         removed = orchestrator("deploy")(params, str(paths.root), params_file, remove=True)
@@ -304,6 +338,37 @@ def _ui(arguments: argparse.Namespace, paths: ProjectPaths) -> int:
     return 0  # not reached
 
 
+def _reproduce(arguments: argparse.Namespace, paths: ProjectPaths) -> int:
+    """``seqlab reproduce RUN_ID``: exit 0 when metrics and data match the recorded run, else 1."""
+    report = orchestrator("reproduce")(
+        paths.root,
+        arguments.run_id,
+        workdir=arguments.workdir,
+        keep=arguments.keep,
+        tolerance=arguments.tolerance,
+        log=_log,
+    )
+    verdict = "MATCH" if report["matches"] else "DIFFERENT"
+    print(
+        f"run {report['run_id']} ({report['dataset']}, {report['entry_point']}, "
+        f"commit {report['commit'][:12]}) reproduced as run {report['reproduction_run_id']}: {verdict}"
+    )
+    print(f"  data ({report['data_source']}):")
+    for path, row in report["data"].items():
+        same = "same" if row["match"] else f"DIFFERENT: now {row['reproduced']}"
+        print(f"    {path:<34} {row['recorded']:<38} {same}")
+    print(f"  {'metric':<30} {'recorded':>14} {'reproduced':>14} {'rel. diff':>10}")
+    for name, row in report["metrics"].items():
+        flag = "" if row["match"] else "  <- differs"
+        print(
+            f"  {name:<30} {row['recorded']:>14.6g} {row['reproduced']:>14.6g} "
+            f"{row['relative_difference']:>10.2g}{flag}"
+        )
+    if report["folder"]:
+        print(f"  the clone: {report['folder']}")
+    return 0 if report["matches"] else 1
+
+
 def _print_summary(summary: dict[str, Any], indent: str = "") -> None:
     for key, value in summary.items():
         if isinstance(value, dict):
@@ -348,6 +413,8 @@ def _command(arguments: argparse.Namespace, paths: ProjectPaths) -> int:
             return _ui(arguments, paths)
         if arguments.command in STACK_COMMANDS:
             return _stack(arguments, paths)
+        if arguments.command == "reproduce":
+            return _reproduce(arguments, paths)
         profile = getattr(arguments, "profile", "default")
         params = load_params(arguments.params, arguments.param, profile)
         if arguments.command in ("run", "deploy"):

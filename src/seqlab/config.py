@@ -99,6 +99,7 @@ class Params(BaseModel):
     benchmark: dict[str, Any] = Field(default_factory=dict, description="validated by benchmarks/")
     profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
     profile: str = "default"
+    overrides: tuple[str, ...] = ()  # the --param KEY=VALUE texts applied, as given (what reproduces a run)
 
     @model_validator(mode="after")
     def _schedule_names_what_exists(self) -> Params:
@@ -313,7 +314,11 @@ def _entries(raw: Mapping[str, Any], source: str) -> dict[str, dict[str, Any]]:
 
 
 def _validate(
-    resolved: dict[str, dict[str, Any]], other: dict[str, Any], source: str, profile: str
+    resolved: dict[str, dict[str, Any]],
+    other: dict[str, Any],
+    source: str,
+    profile: str,
+    overrides: tuple[str, ...] = (),
 ) -> Params:
     problems: list[str] = []
     datasets: dict[str, DatasetConfig] = {}
@@ -323,7 +328,9 @@ def _validate(
         except ValidationError as error:
             problems.extend(_messages(error, source, f"datasets.{name}."))
     try:
-        params = Params.model_validate({**other, "datasets": datasets, "profile": profile})
+        params = Params.model_validate(
+            {**other, "datasets": datasets, "profile": profile, "overrides": overrides}
+        )
     except ValidationError as error:
         problems.extend(_messages(error, source, ""))
     if problems:
@@ -354,8 +361,9 @@ def resolve(
         key: _copy(raw[key]) for key in ("pipeline", "benchmark", "profiles") if raw.get(key) is not None
     }
     _apply(resolved, other, _profile_items(raw, profile, source), f"{source}: profiles.{profile}:")
+    overrides = tuple(overrides)
     _apply(resolved, other, (parse_override(text) for text in overrides), "--param")
-    return _validate(resolved, other, source, profile)
+    return _validate(resolved, other, source, profile, overrides)
 
 
 def load_raw(path: str | Path) -> dict[str, Any]:

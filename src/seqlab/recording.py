@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,7 @@ def start_pipeline(
         "seqlab.dataset": dataset,
         "seqlab.entry_point": entry_point,
         "seqlab.profile": params.profile,
+        "seqlab.overrides": json.dumps(list(params.overrides)),
         "seqlab.git_commit": git_commit(paths.root),
         "seqlab.params_sha256": params_sha256(dataset, params),
         "seqlab.prefect_flow_run_id": flow_run_id or "",
@@ -132,21 +133,32 @@ def start_pipeline(
 
 
 def finish_pipeline(
-    run: PipelineRun, error: BaseException | None = None, step: str | None = None, dvc_committed: bool = False
+    run: PipelineRun,
+    error: BaseException | None = None,
+    step: str | None = None,
+    data_hashes: Mapping[str, str] | None = None,
 ) -> None:
     """End the parent run: FINISHED, or FAILED naming the step that raised.
 
-    ``dvc_committed``: the outputs were just recorded in dvc.lock, so tag the data's DVC hashes.
+    ``data_hashes``: the DVC hashes of the data this run used (``seqlab.dvc.<path>`` tags), computed
+    by the caller for any profile. The run also records the hash of dvc.lock as it stands, so
+    ``seqlab reproduce`` can tell whether a checkout's lock describes the same outputs.
     """
     if error is not None and step:
         run.tracker.set_tags(run.run_id, {"seqlab.failed_step": step})
     paths = ProjectPaths.at(run.tracker.root)
+    lock_file = paths.root / "dvc.lock"
     # the data this run used, whichever entry point prepared it
     run.tracker.set_tags(
-        run.run_id, {"seqlab.prepared_manifest_sha256": _manifest_sha256(run.dataset, paths)}
+        run.run_id,
+        {
+            "seqlab.prepared_manifest_sha256": _manifest_sha256(run.dataset, paths),
+            "seqlab.dvc_lock_sha256": (
+                hashlib.sha256(lock_file.read_bytes()).hexdigest() if lock_file.exists() else "absent"
+            ),
+            **(data_hashes or {}),
+        },
     )
-    if dvc_committed:
-        run.tracker.set_tags(run.run_id, dvc_data_hashes(run.dataset, paths))
     if run.reused:
         note_reuse(run)
     run.tracker.finish(run.run_id, error)
@@ -318,7 +330,7 @@ def record_evaluation(run: PipelineRun, params: Params, paths: ProjectPaths) -> 
             "seqlab.test_data_sha256": evaluation.test_data_sha256,
         },
     )
-    for name in ("leaderboard.csv", "leaderboard.md", "metrics.json", "learning_curves.csv"):
+    for name in ("leaderboard.csv", "leaderboard.md", "metrics.json", "scores.json", "learning_curves.csv"):
         run.tracker.log_artifact(run.run_id, evaluate_dir / name, "evaluation")
     run.tracker.log_artifact(run.run_id, evaluate_dir / "plots", "plots")
     run.tracker.log_artifact(run.run_id, SearchResult.path(paths, run.dataset), "tuning")

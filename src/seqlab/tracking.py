@@ -252,6 +252,39 @@ class Tracker:
             return False
         return True
 
+    def run_record(self, run_id: str) -> dict[str, Any]:
+        """Return a run as plain data (experiment, status, start time in ms, tags, metrics, params).
+
+        Raises ValueError naming the run and the store when the store has no such run.
+        """
+        from mlflow.exceptions import MlflowException
+
+        try:
+            run = self.client.get_run(run_id)
+        except MlflowException:
+            raise ValueError(f"no MLflow run {run_id!r} in {self.uri}") from None
+        return {
+            "run_id": run.info.run_id,
+            "experiment_id": str(run.info.experiment_id),
+            "status": run.info.status,
+            "start_time": int(run.info.start_time or 0),
+            "tags": dict(run.data.tags),
+            "metrics": dict(run.data.metrics),
+            "params": dict(run.data.params),
+        }
+
+    def pipeline_runs_since(self, experiment: str, dataset: str, since_ms: int) -> list[dict[str, Any]]:
+        """Parent pipeline runs of ``dataset`` started at or after ``since_ms``, newest first."""
+        found = self.client.search_runs(
+            [experiment],
+            filter_string=(
+                f"tags.`seqlab.kind` = 'pipeline' and tags.`seqlab.dataset` = '{dataset}' "
+                f"and attributes.start_time >= {int(since_ms)}"
+            ),
+            order_by=["attributes.start_time DESC"],
+        )
+        return [self.run_record(run.info.run_id) for run in found]
+
     def find_experiment(self, name: str) -> str | None:
         """Return the id of experiment ``name`` if it exists (never creates it)."""
         existing = self.client.get_experiment_by_name(name)
