@@ -72,7 +72,7 @@ def test_dvc_and_prefect_give_the_same_results_and_records(project: tuple[Path, 
 
     metrics = json.loads(run_command(["dvc", "metrics", "show", "--json"], root, env, stdout_only=True))
     shown = json.dumps(metrics)
-    assert "results/synthetic/evaluate/metrics.json" in shown and "test_mae" in shown
+    assert "results/synthetic/evaluate/metrics.json" in shown and '"mae_baseline"' in shown
     run_command(
         ["dvc", "plots", "show", "--json", "results/synthetic/evaluate/learning_curves.csv"], root, env
     )

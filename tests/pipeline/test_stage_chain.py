@@ -68,9 +68,10 @@ def test_stages_in_order_produce_leaderboard_plots_and_metrics(
     metrics = json.loads((out / "scores.json").read_text())
     metric = METRIC.get(dataset, "test_mae")
     headline = json.loads((out / "metrics.json").read_text())  # what `dvc metrics show` lists: numbers only
-    assert set(headline) == {metric, f"baseline_{metric}", "skill", "best_epoch"}
-    assert headline[metric] == metrics["best_variant"][metric]
-    assert headline[f"baseline_{metric}"] == metrics["best_baseline"][metric]
+    short = metric.removeprefix("test_")
+    assert set(headline) == {short, f"{short}_baseline", "skill", "best_epoch"}
+    assert headline[short] == metrics["best_variant"][metric]
+    assert headline[f"{short}_baseline"] == metrics["best_baseline"][metric]
     charts = {path.name for path in (out / "charts").iterdir()}
     assert charts == ({"confusion_matrix.png"} if dataset in METRIC else {"forecast.csv"})
     assert metrics["metric"] == metric
