@@ -86,7 +86,13 @@ def test_smoke_pipeline_leaves_a_complete_run_tree(project: Path, dataset: str) 
     assert len(tags["seqlab.git_commit"].removesuffix("-dirty")) == 40
     assert len(tags["seqlab.params_sha256"]) == 64
     assert tags["seqlab.prefect_flow_run_id"]
-    assert not any(key.startswith("seqlab.dvc.") for key in tags)  # a smoke run is not in dvc.lock
+    # a smoke run is not in dvc.lock, yet records its exact data (what `seqlab reproduce` checks)
+    assert {key for key in tags if key.startswith("seqlab.dvc.")} == {
+        f"seqlab.dvc.data/raw/{dataset}",
+        f"seqlab.dvc.data/prepared/{dataset}",
+    }
+    assert all(tags[f"seqlab.dvc.data/{kind}/{dataset}"].endswith(".dir") for kind in ("raw", "prepared"))
+    assert len(tags["seqlab.dvc_lock_sha256"]) == 64 or tags["seqlab.dvc_lock_sha256"] == "absent"
     assert len(tags["seqlab.prepared_manifest_sha256"]) == 64
 
     children = _runs(dataset, f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
