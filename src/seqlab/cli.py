@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -179,6 +180,10 @@ def _run_stage(name: str, dataset: str, params: Params, paths: ProjectPaths) -> 
             if name == "register":
                 recording.record_pipeline(dataset, params, paths, entry_point="dvc", log=_log)
                 _log(SHARE_HINT)
+            elif name in ("tune", "train"):
+                with _stopped_by_ctrl_c() as stop:
+                    extra = {"callbacks": [stop]} if name == "tune" else {"callbacks_for": lambda _: [stop]}
+                    STAGE_FUNCTIONS[name](config, paths, log=_log, **extra)
             else:
                 STAGE_FUNCTIONS[name](config, paths, log=_log)
     except Exception as error:
@@ -189,6 +194,24 @@ def _run_stage(name: str, dataset: str, params: Params, paths: ProjectPaths) -> 
             except Exception as tracking_error:  # the stage's own error matters more
                 _log(f"{dataset}: could not record the failure in MLflow: {tracking_error}")
         raise
+
+
+@contextlib.contextmanager
+def _stopped_by_ctrl_c() -> Iterator[Any]:
+    """Make a Ctrl-C stop training for sure: see :func:`seqlab.training.stop_on_interrupt`."""
+    from seqlab import training
+
+    def interrupted(signum: int, frame: Any) -> None:
+        training.INTERRUPTED.set()
+        raise KeyboardInterrupt
+
+    training.INTERRUPTED.clear()
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield training.stop_on_interrupt()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        training.INTERRUPTED.clear()
 
 
 def orchestrator(name: str) -> Callable[..., Any]:

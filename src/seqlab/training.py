@@ -12,12 +12,38 @@ import json
 import math
 import os
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+# Set by the SIGINT handler of `seqlab stage` (seqlab.cli): a Ctrl-C that Python swallowed still stops.
+INTERRUPTED = threading.Event()
+
+
+def stop_on_interrupt() -> Any:
+    """Return a Keras callback that raises KeyboardInterrupt at the next batch once INTERRUPTED is set.
+
+    Ctrl-C raises KeyboardInterrupt wherever the main thread is. Inside a weakref callback or a
+    ``__del__`` (frequent while Keras builds and drops models) Python prints "Exception ignored" and
+    carries on: an interrupted ``dvc repro`` of tune then ran its search to the end. The handler
+    also sets the event, and this raises again from ordinary code. The flag is module-level because
+    Keras Tuner deep-copies callbacks for each trial.
+    """
+    import keras
+
+    class StopOnInterrupt(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            if INTERRUPTED.is_set():
+                raise KeyboardInterrupt("interrupted")
+
+        on_test_batch_end = on_train_batch_end
+        on_predict_batch_end = on_train_batch_end
+
+    return StopOnInterrupt()
 
 
 def set_determinism(seed: int) -> None:

@@ -387,3 +387,19 @@ def test_variant_arguments_drops_dropout_for_a_family_without_dropout_layers() -
         "dropout": 0.0,
         "recurrent_dropout": 0.0,
     }
+
+
+def test_a_swallowed_ctrl_c_still_stops_the_fit_at_the_next_batch(tmp_path: Path) -> None:
+    """The SIGINT handler of `seqlab stage` sets INTERRUPTED; the callback raises from a batch end."""
+    import copy
+
+    from seqlab import training
+
+    stop = copy.deepcopy(training.stop_on_interrupt())  # as Keras Tuner copies it for each trial
+    training.INTERRUPTED.set()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fit(model(), tmp_path, epochs=3, callbacks=[stop])
+    finally:
+        training.INTERRUPTED.clear()
+    assert fit(model(), tmp_path / "again", epochs=1, callbacks=[stop]).epochs_run == 1
