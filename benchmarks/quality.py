@@ -66,12 +66,15 @@ class BenchmarkParams(BaseModel):
 
 
 def make_workspace(destination: Path) -> Path:
-    """A copy of the project's tracked files (no data, no results, no dvc.lock): the benchmark's own root."""
+    """A copy of the project's files (no data, no results, no dvc.lock): the benchmark's own root.
+
+    Results committed to git (the small files of a default run) are the project's, not the benchmark's.
+    """
     command = ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"]
     listed = subprocess.run(command, cwd=REPO, capture_output=True, check=True).stdout.decode()
     for name in filter(None, listed.split("\0")):
         source = REPO / name
-        if source.is_file() and name != "dvc.lock" and not name.startswith("benchmarks/"):
+        if source.is_file() and name != "dvc.lock" and not name.startswith(("benchmarks/", "results/")):
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination / name)
     return destination

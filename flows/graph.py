@@ -409,7 +409,7 @@ def data_hashes(root: str | Path, dataset: str) -> dict[str, str]:
         from dvc.repo import Repo
 
         hashes: dict[str, str] = {}
-        with Repo(str(root)) as repo:
+        with Repo(str(root), uninitialized=True) as repo:  # a copy outside git (benchmarks) too
             for stage in repo.index.stages:
                 if stage.name in names:
                     for out in stage.outs:

@@ -378,19 +378,26 @@ def _dataset_steps(
         if not isinstance(error, KeyboardInterrupt | GeneratorExit):  # a person's Ctrl-C needs no alert
             _alert_failure(params, paths, run, step, error)
         raise
-    recording.finish_pipeline(
-        run,
-        data_hashes=(  # after a dvc commit, dvc.lock holds them; else DVC computes them (any profile)
-            recording.dvc_data_hashes(dataset, paths)
-            if summary["dvc_committed"]
-            else graph.data_hashes(paths.root, dataset)
-        ),
-    )
+    recording.finish_pipeline(run, data_hashes=_data_hashes(paths, dataset, summary["dvc_committed"], logger))
     if run.reused:
         logger.info(
             f"{dataset}: reused {len(run.reused)}/{len(STEPS)} steps; nothing recorded again for them"
         )
     return summary
+
+
+def _data_hashes(paths: ProjectPaths, dataset: str, dvc_committed: bool, logger: Any) -> dict[str, str]:
+    """The DVC hashes of the run's data: from dvc.lock after a dvc commit, else computed by DVC.
+
+    A finished run is not failed for want of them: an error is logged and recorded instead.
+    """
+    if dvc_committed:
+        return recording.dvc_data_hashes(dataset, paths)
+    try:
+        return graph.data_hashes(paths.root, dataset)
+    except Exception as error:  # DVC cannot read the project: the run's results still stand
+        logger.warning(f"{dataset}: could not compute the data's DVC hashes: {error}")
+        return {"seqlab.dvc_hash_error": f"{type(error).__name__}: {error}"[:500]}
 
 
 def _commit_unless_current(paths: ProjectPaths, dataset: str, keys: dict[str, str]) -> str:
