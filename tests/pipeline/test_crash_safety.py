@@ -8,6 +8,7 @@ orphaned; the next run marks them Crashed / FAILED and stops the server.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -201,3 +202,19 @@ def test_a_run_stopped_by_sigterm_alerts_with_its_step_and_run(project: tuple[Pa
     assert received[0]["title"] == "seqlab: synthetic crashed at step train"
     assert failed.info.run_id in received[0]["message"]
     assert not _mlflow_runs(env, "RUNNING")
+    _stop_servers_of(env["PREFECT_HOME"])
+
+
+def _stop_servers_of(prefect_home: str) -> None:
+    """Stop the temporary Prefect servers of this test's Prefect home that a stopped run left.
+
+    A run ended by SIGTERM leaves its temporary server running (Prefect does not stop it then, and no
+    later run here reconciles it): without this each `make test` left one uvicorn behind.
+    """
+    import psutil
+
+    for process in psutil.process_iter(["pid"]):
+        with contextlib.suppress(psutil.Error):
+            if _is_server(process.pid) and process.environ().get("PREFECT_HOME") == prefect_home:
+                process.terminate()
+                process.wait(timeout=60)
