@@ -5,7 +5,8 @@ overrides, the entry point (``dvc`` or ``prefect``), the DVC hashes of its raw a
 the hash of dvc.lock. Reproducing it:
 
 1. clones the project at that commit into a fresh folder (``git clone --shared``: no copy of the
-   history), whose DVC cache is the project's own;
+   history), whose DVC cache is the project's own, and applies the uncommitted changes the run was
+   made with (``-dirty``: the patch recorded as its ``source.diff``, e.g. an edited params.yaml);
 2. pulls the data when that commit's dvc.lock records the very hashes the run used (a checkout from
    the shared cache, or a download from the remote); otherwise the rerun rebuilds it (fetch verifies
    the raw files against data/sources.lock.json);
@@ -34,6 +35,7 @@ from typing import Any
 
 import yaml
 
+from seqlab.recording import SOURCE_DIFF
 from seqlab.tracking import Tracker
 
 # Two floats "match" when they agree to this relative difference: a rerun on the same machine and
@@ -65,18 +67,25 @@ def recorded(tracker: Tracker, run_id: str) -> dict[str, Any]:
             "pass the id of the run named '<dataset> pipeline (<profile>)'"
         )
     commit = tags.get("seqlab.git_commit", "unknown")
-    if commit == "unknown" or commit.endswith("-dirty"):
-        origin = "no git checkout" if commit == "unknown" else "uncommitted changes"
+    if commit == "unknown":
         raise ValueError(
-            f"run {run_id} was made from {origin} "
-            f"(seqlab.git_commit = {commit}): its code cannot be checked out again; commit before running"
+            f"run {run_id} was made outside a git checkout: its code cannot be checked out again"
         )
+    changes = None
+    if commit.endswith("-dirty"):
+        changes = tracker.read_text_artifact(run_id, SOURCE_DIFF)
+        if changes is None:
+            raise ValueError(
+                f"run {run_id} was made from uncommitted changes (seqlab.git_commit = {commit}) that it did "
+                f"not record ({SOURCE_DIFF}): its code cannot be checked out again"
+            )
     if run["status"] != "FINISHED":
         raise ValueError(f"run {run_id} is {run['status']}: only a finished run has metrics to reproduce")
     return {
         "run": run,
         "dataset": tags["seqlab.dataset"],
-        "commit": commit,
+        "commit": commit.removesuffix("-dirty"),
+        "changes": changes,
         "profile": tags.get("seqlab.profile", "default"),
         "overrides": json.loads(tags.get("seqlab.overrides", "[]")),
         "entry_point": tags.get("seqlab.entry_point", "prefect"),
@@ -102,9 +111,13 @@ def _locked_data(folder: Path) -> dict[str, str]:
     }
 
 
-def _prepare_clone(root: Path, folder: Path, commit: str) -> None:
+def _prepare_clone(root: Path, folder: Path, commit: str, changes: str | None) -> None:
     _run(["git", "clone", "--quiet", "--shared", "--no-checkout", str(root), str(folder)], root)
     _run(["git", "checkout", "--quiet", "--detach", commit], folder)
+    if changes:
+        patch = folder / ".git" / SOURCE_DIFF
+        patch.write_text(changes, encoding="utf-8")
+        _run(["git", "apply", "--binary", str(patch)], folder)
     if (folder / ".dvc").is_dir():
         # The project's objects (and its run's data) without copying them; its local remote settings.
         _run([_dvc(), "cache", "dir", "--local", str(root / ".dvc" / "cache")], folder)
@@ -162,12 +175,17 @@ def reproduce(
     if workdir and folder.exists() and any(folder.iterdir()):
         raise ValueError(f"{folder}: not empty; reproduce needs a fresh folder")
     folder.mkdir(parents=True, exist_ok=True)
+    changed = (
+        f" + its uncommitted changes ({len(what['changes'].splitlines())} diff lines)"
+        if what["changes"]
+        else ""
+    )
     log(
         f"reproducing run {run_id} ({dataset}, {what['entry_point']}, profile {what['profile']}, "
-        f"overrides {what['overrides'] or 'none'}) at commit {commit[:12]} in {folder}"
+        f"overrides {what['overrides'] or 'none'}) at commit {commit[:12]}{changed} in {folder}"
     )
     try:
-        _prepare_clone(root, folder, commit)
+        _prepare_clone(root, folder, commit, what["changes"])
         env = _environment(root, folder, tracker)
         data_source = _pull_data(folder, dataset, what["data"], env, log)
         started_ms = int(time.time() * 1000)
@@ -201,7 +219,7 @@ def reproduce(
             "run_id": run_id,
             "reproduction_run_id": again["run_id"],
             "dataset": dataset,
-            "commit": commit,
+            "commit": commit + ("-dirty" if what["changes"] else ""),
             "entry_point": what["entry_point"],
             "data_source": data_source,
             "metrics": metrics,
@@ -219,19 +237,21 @@ def _pull_data(
 ) -> str:
     """Check out or download the run's data when the clone's dvc.lock records those very hashes."""
     if not hashes:
-        log(f"{dataset}: the run recorded no data hashes; the rerun rebuilds the data")
-        return "rebuilt (no hashes recorded)"
-    locked = _locked_data(folder)
-    if any(locked.get(path) != digest for path, digest in hashes.items()):
-        log(f"{dataset}: that commit's dvc.lock does not record the run's data; the rerun rebuilds it")
-        return "rebuilt (dvc.lock of the commit records other data)"
-    try:
-        _run([_dvc(), "pull", "--quiet", f"fetch@{dataset}", f"prepare@{dataset}"], folder, env)
-    except RuntimeError as error:
-        log(
-            f"{dataset}: could not pull the run's data ({str(error).splitlines()[-1]}); the rerun rebuilds it"
-        )
-        return "rebuilt (pull failed)"
+        why = "the run recorded no data hashes"
+    elif not (folder / "dvc.lock").exists():
+        why = "that commit has no dvc.lock"
+    elif any(_locked_data(folder).get(path) != digest for path, digest in hashes.items()):
+        why = "that commit's dvc.lock records other data"
+    else:
+        try:
+            _run([_dvc(), "pull", "--quiet", f"fetch@{dataset}", f"prepare@{dataset}"], folder, env)
+        except RuntimeError as error:
+            why = f"pulling it failed: {str(error).splitlines()[-1]}"
+        else:
+            why = ""
+    if why:
+        log(f"{dataset}: the rerun rebuilds the data ({why})")
+        return f"rebuilt: {why}"
     pulled = ", ".join(f"{path} {digest}" for path, digest in hashes.items())
     log(f"{dataset}: pulled the run's data ({pulled})")
     return "pulled"

@@ -376,15 +376,15 @@ def _reproduce(arguments: argparse.Namespace, paths: ProjectPaths) -> int:
         f"run {report['run_id']} ({report['dataset']}, {report['entry_point']}, "
         f"commit {report['commit'][:12]}) reproduced as run {report['reproduction_run_id']}: {verdict}"
     )
-    print(f"  data ({report['data_source']}):")
+    print(f"  data: {report['data_source']}")
     for path, row in report["data"].items():
         same = "same" if row["match"] else f"DIFFERENT: now {row['reproduced']}"
         print(f"    {path:<34} {row['recorded']:<38} {same}")
-    print(f"  {'metric':<30} {'recorded':>14} {'reproduced':>14} {'rel. diff':>10}")
+    print(f"  {'metric':<36} {'recorded':>14} {'reproduced':>14} {'rel. diff':>10}")
     for name, row in report["metrics"].items():
         flag = "" if row["match"] else "  <- differs"
         print(
-            f"  {name:<30} {row['recorded']:>14.6g} {row['reproduced']:>14.6g} "
+            f"  {name:<36} {row['recorded']:>14.6g} {row['reproduced']:>14.6g} "
             f"{row['relative_difference']:>10.2g}{flag}"
         )
     if report["folder"]:

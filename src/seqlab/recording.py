@@ -56,23 +56,37 @@ def params_sha256(dataset: str, params: Params) -> str:
     return hashlib.sha256(json.dumps(section, sort_keys=True).encode()).hexdigest()
 
 
+# What a pipeline writes into tracked files (committed after a run): not an input, so not "dirty".
+RUN_OUTPUTS: tuple[str, ...] = (":(exclude)dvc.lock", ":(exclude)results")
+SOURCE_DIFF = "source.diff"  # the uncommitted changes of tracked inputs a run was made with
+
+
+def _git(root: Path, *arguments: str) -> str:
+    return subprocess.run(
+        ["git", *arguments], cwd=root, capture_output=True, text=True, check=True, timeout=30
+    ).stdout
+
+
 def git_commit(root: Path) -> str:
-    """Return the checked-out commit (``-dirty`` if tracked files differ; ``unknown`` outside git)."""
+    """Return the checked-out commit (``-dirty`` if tracked inputs differ; ``unknown`` outside git).
+
+    dvc.lock and results/ are the pipeline's own outputs (a `dvc repro` rewrites them before the run
+    is recorded), so they do not make a checkout dirty.
+    """
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=30
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
+        commit = _git(root, "rev-parse", "HEAD").strip()
+        dirty = _git(root, "status", "--porcelain", "--untracked-files=no", "--", ".", *RUN_OUTPUTS).strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{commit}-dirty" if dirty else commit
+
+
+def git_diff(root: Path) -> str:
+    """Return the uncommitted changes of tracked inputs (what ``-dirty`` means) as a patch."""
+    try:
+        return _git(root, "diff", "--binary", "HEAD", "--", ".", *RUN_OUTPUTS)
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
 
 def dvc_data_hashes(dataset: str, paths: ProjectPaths) -> dict[str, str]:
@@ -129,6 +143,8 @@ def start_pipeline(
         tags=tags,
         params={"profile": params.profile, **section},
     )
+    if tags["seqlab.git_commit"].endswith("-dirty"):  # e.g. params.yaml edited, then `dvc repro`
+        tracker.log_text(run_id, git_diff(paths.root), SOURCE_DIFF)  # what `seqlab reproduce` applies
     return PipelineRun(tracker=tracker, dataset=dataset, experiment_id=experiment, run_id=run_id)
 
 

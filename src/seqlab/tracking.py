@@ -273,6 +273,19 @@ class Tracker:
             "params": dict(run.data.params),
         }
 
+    def read_text_artifact(self, run_id: str, path: str) -> str | None:
+        """Return the text of a run's artifact file, or None if the run has no such file."""
+        import tempfile
+
+        from mlflow.exceptions import MlflowException
+
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                local = self.client.download_artifacts(run_id, path, folder)
+            except (MlflowException, OSError):
+                return None
+            return Path(local).read_text(encoding="utf-8")
+
     def pipeline_runs_since(self, experiment: str, dataset: str, since_ms: int) -> list[dict[str, Any]]:
         """Parent pipeline runs of ``dataset`` started at or after ``since_ms``, newest first."""
         found = self.client.search_runs(
