@@ -57,6 +57,17 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _tolerance(text: str) -> float:
+    """Parse ``--tolerance``: a finite relative difference >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 (a relative difference), got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Describe the command line (kept separate so tests can check it without running anything)."""
     parser = argparse.ArgumentParser(
@@ -157,9 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--keep", action="store_true", help="keep the clone afterwards")
     reproduce.add_argument(
         "--tolerance",
-        type=float,
-        default=1e-9,
-        help="relative difference two metrics may have (default 1e-9)",
+        type=_tolerance,
+        default=None,
+        help="relative difference two metrics may have and still match (default: the reproducer's, "
+        "tight enough that only a rerun on the same stack matches)",
     )
 
     ui = commands.add_parser("ui", help="open the MLflow UI on the project's tracking store")
@@ -368,8 +380,8 @@ def _reproduce(arguments: argparse.Namespace, paths: ProjectPaths) -> int:
         arguments.run_id,
         workdir=arguments.workdir,
         keep=arguments.keep,
-        tolerance=arguments.tolerance,
         log=_log,
+        **({} if arguments.tolerance is None else {"tolerance": arguments.tolerance}),
     )
     verdict = "MATCH" if report["matches"] else "DIFFERENT"
     print(

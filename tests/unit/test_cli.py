@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqlab.cli import run
+from seqlab.cli import build_parser, run
 from seqlab.data.giss import parse_giss_csv
 from seqlab.data.sources import MIRROR_ENV
 from seqlab.fileio import sha256_file
@@ -442,3 +442,15 @@ def test_param_is_taken_before_and_after_the_command() -> None:
 def test_an_override_after_the_command_is_applied(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert seqlab(tmp_path, "datasets", "--param", "pipeline.no_such_key=1") == 2
     assert "no_such_key" in capsys.readouterr().err
+
+
+def test_reproduce_takes_a_run_id_and_refuses_a_negative_tolerance(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    parsed = build_parser().parse_args(["reproduce", "0123abcd", "--keep"])
+    assert (parsed.run_id, parsed.keep, parsed.tolerance) == ("0123abcd", True, None)
+    assert build_parser().parse_args(["reproduce", "r", "--tolerance", "1e-6"]).tolerance == 1e-6
+    for bad in ("-1", "nan", "inf", "x"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["reproduce", "r", "--tolerance", bad])
+        assert f"expected a number >= 0 (a relative difference), got '{bad}'" in capsys.readouterr().err
