@@ -14,11 +14,14 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from seqlab.families import DROPOUT_FREE_FAMILIES, is_recurrent
 
 # Set by the SIGINT handler of `seqlab stage` (seqlab.cli): a Ctrl-C that Python swallowed still stops.
 INTERRUPTED = threading.Event()
@@ -44,6 +47,34 @@ def stop_on_interrupt() -> Any:
         on_predict_batch_end = on_train_batch_end
 
     return StopOnInterrupt()
+
+
+PROGRESS_INTERVAL_SECONDS = 15.0  # at most one progress line this often (and the first and last epoch)
+
+
+def progress(log: Callable[[str], None], label: str, epochs: int, monitor: str = "val_loss") -> Any:
+    """Return a Keras callback that logs ``<label> · epoch k/n · val_loss x · 12 s`` as training goes.
+
+    One plain line per update (no progress bar: the lines go to Prefect's and DVC's logs), at most
+    every ``PROGRESS_INTERVAL_SECONDS``, so a long fit shows it is alive without flooding the log.
+    """
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        def on_train_begin(self, logs: Any = None) -> None:
+            self.started = self.last = time.monotonic()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            now = time.monotonic()
+            number = epoch + 1
+            if number not in (1, epochs) and now - self.last < PROGRESS_INTERVAL_SECONDS:
+                return
+            self.last = now
+            value = (logs or {}).get(monitor)
+            shown = f" · {monitor} {float(value):.4g}" if value is not None else ""
+            log(f"{label} · epoch {number}/{epochs}{shown} · {now - self.started:.0f} s")
+
+    return Progress()
 
 
 def set_determinism(seed: int) -> None:
@@ -380,11 +411,6 @@ def fit_model(
     )
 
 
-NON_RECURRENT_FAMILIES: tuple[str, ...] = ("dense", "conv1d", "nbsvm")
-# Families without dropout layers at all: their dropout variants are the same model as "none".
-DROPOUT_FREE_FAMILIES: tuple[str, ...] = ("nbsvm",)
-
-
 def variant_arguments(best: dict[str, Any], dropout: float, recurrent_dropout: float) -> dict[str, Any]:
     """Return the best configuration's builder arguments with a variant's dropout settings.
 
@@ -392,7 +418,7 @@ def variant_arguments(best: dict[str, Any], dropout: float, recurrent_dropout: f
     ``recurrent_dropout`` variant is then the same model as ``none`` (and ``both`` as ``dropout``),
     which lets the caller train it once.
     """
-    if best.get("family") in NON_RECURRENT_FAMILIES:
+    if not is_recurrent(best.get("family")):
         recurrent_dropout = 0.0
     if best.get("family") in DROPOUT_FREE_FAMILIES:
         dropout = 0.0

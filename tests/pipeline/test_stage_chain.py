@@ -27,7 +27,6 @@ OVERRIDES: dict[str, list[str]] = {
         "training.batch_size=64",
         "tuning.space.units.values=[8]",
         "tuning.space.embedding_dim.value=8",
-        "tuning.space.filters.value=8",
     ],
     "mnist": [
         "prepare.subset=300",

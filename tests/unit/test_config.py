@@ -97,7 +97,7 @@ def test_repo_params_default_values() -> None:
     assert synthetic.split_at(synthetic.source.n_points) == 1000
     # a dataset's keys fall back to its kind's defaults
     assert giss.training.epochs == 60
-    assert giss.tuning.space["family"].values == ["gru", "lstm", "dense", "conv1d"]
+    assert giss.tuning.space["family"].values == ["gru", "lstm"]  # recurrent: real dropout variants
     assert set(giss.training.variants) == {"none", "dropout", "recurrent_dropout", "both"}
     assert params.dataset("mnist").prepare.train_images == 8000
     assert (giss.source.gap_policy, giss.source.max_gap, cet.source.max_gap) == ("interpolate", 3, 3)
@@ -353,7 +353,7 @@ def test_kind_wide_override_reaches_every_dataset_of_the_kind(raw: dict[str, Any
     assert params.dataset("giss").training.epochs == 3  # wins over the dataset's own value
     assert params.dataset("giss2").training.epochs == 3
     assert params.dataset("giss2").training.patience == 8  # the rest of the section stays
-    assert params.dataset("cet").training.epochs == 8  # other kinds untouched
+    assert params.dataset("cet").training.epochs == 6  # other kinds untouched
     assert params.dataset("synthetic").training.epochs == 100
 
 
@@ -381,7 +381,7 @@ def test_override_of_one_search_space_entry_keeps_the_others() -> None:
     params = load_params(REPO_PARAMS, ["datasets.giss.tuning.space.units={value: 8}"])
     space = params.dataset("giss").tuning.space
     assert space["units"].value == 8 and space["units"].values is None
-    assert space["family"].values == ["gru", "lstm", "dense", "conv1d"]
+    assert space["family"].values == ["gru", "lstm"]
 
 
 def test_overrides_and_profiles_do_not_change_the_input(raw: dict[str, Any]) -> None:

@@ -48,6 +48,13 @@ from typing import Any
 
 import keras
 
+from seqlab.families import (  # noqa: F401  (re-exported: the builders' vocabulary)
+    CONV_FAMILIES,
+    RECURRENT_CELLS,
+    RECURRENT_FAMILIES,
+    SERIES_FAMILIES,
+    TEXT_FAMILIES,
+)
 from seqlab.models.cells import (
     HashedBigrams,
     MaskedConv1D,
@@ -58,22 +65,6 @@ from seqlab.models.cells import (
 from seqlab.models.seeding import seeded
 from seqlab.models.series_layers import ANCHORS, ColumnSlice, ShiftByAnchor, WindowAnchor
 
-SERIES_FAMILIES: tuple[str, ...] = (
-    "dense",
-    "simple_rnn",
-    "gru",
-    "lstm",
-    "scratch_rnn",
-    "conv1d",
-    "conv1d_rnn",
-)
-# Same names; for text "dense" means embedding + masked global average pooling + Dense layers, and
-# "nbsvm" (text only) is NBSVM as one layer: Naive Bayes-scaled n-gram weights (``NaiveBayesNgrams``).
-TEXT_FAMILIES: tuple[str, ...] = (*SERIES_FAMILIES, "nbsvm")
-RECURRENT_CELLS: tuple[str, ...] = ("simple_rnn", "gru", "lstm", "scratch_rnn")
-# Families with recurrent layers, i.e. the ones that use dropout/recurrent_dropout/bidirectional/merge_mode.
-RECURRENT_FAMILIES: tuple[str, ...] = (*RECURRENT_CELLS, "conv1d_rnn")
-CONV_FAMILIES: tuple[str, ...] = ("conv1d", "conv1d_rnn")
 MERGE_MODES: tuple[str, ...] = ("concat", "sum", "ave", "mul")
 SERIES_LOSSES: tuple[str, ...] = ("huber", "mse")
 # How a text model reduces a recurrent body's steps: the last state, or max/average over the real steps.
