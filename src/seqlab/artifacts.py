@@ -35,6 +35,8 @@ class TrialRecord:
     hyperparameters: dict[str, Any]
     history: dict[str, list[float]] = field(default_factory=dict)
     message: str | None = None
+    started_ms: int | None = None  # when the trial began and ended (epoch ms): the MLflow run's times
+    ended_ms: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the record as JSON-ready data."""
@@ -94,14 +96,12 @@ class VariantFit:
     history: dict[str, list[float]]
     stopped_early: bool
     terminated_on_nan: bool
-    same_as: str | None = None  # trained once under this other variant's name: the same model
+    started_ms: int | None = None  # when its fit began and ended (epoch ms): the MLflow run's times
+    ended_ms: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready data (``same_as`` only when set)."""
-        payload = asdict(self)
-        if self.same_as is None:
-            payload.pop("same_as")
-        return payload
+        """JSON-ready data."""
+        return asdict(self)
 
 
 @dataclass

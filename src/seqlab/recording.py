@@ -23,14 +23,16 @@ import yaml
 
 from seqlab.artifacts import Evaluation, SearchResult, TrainSummary, read_baseline_metrics
 from seqlab.config import Params
+from seqlab.families import applicable, model_label
 from seqlab.fileio import read_dvc_lock_stages, write_json
 from seqlab.modalities import modality, read_manifest
 from seqlab.paths import ProjectPaths
-from seqlab.registry import Champion, decide_champion
+from seqlab.registry import Champion, Score, decide_champion, format_value, gap
 from seqlab.stages import STAGES
 from seqlab.tracking import Tracker
 
 Log = Callable[[str], None]
+NOTE_TAG = "mlflow.note.content"  # the run's description in the MLflow UI (markdown)
 
 
 @dataclass
@@ -136,6 +138,9 @@ def start_pipeline(
         **(dvc_data_hashes(dataset, paths) if entry_point == "dvc" else {}),
     }
     section = params.dataset(dataset).model_dump(mode="json", exclude={"name"})
+    section["tuning"]["space"] = {
+        name: space_text(entry) for name, entry in section["tuning"]["space"].items()
+    }
     run_id = tracker.start_run(
         experiment,
         f"{dataset} pipeline ({params.profile})",
@@ -146,6 +151,20 @@ def start_pipeline(
     if tags["seqlab.git_commit"].endswith("-dirty"):  # e.g. params.yaml edited, then `dvc repro`
         tracker.log_text(run_id, git_diff(paths.root), SOURCE_DIFF)  # what `seqlab reproduce` applies
     return PipelineRun(tracker=tracker, dataset=dataset, experiment_id=experiment, run_id=run_id)
+
+
+def space_text(entry: Mapping[str, Any]) -> str:
+    """One search-space entry as a single param: ``gru | lstm``, ``0.001..0.01 log``, ``64``.
+
+    Logged as nested keys, every entry showed its unused ``min``/``max``/``step`` as ``null``.
+    """
+    if entry.get("values") is not None:
+        return " | ".join(str(value) for value in entry["values"])
+    if entry.get("min") is not None:
+        step = f" step {entry['step']}" if entry.get("step") is not None else ""
+        sampling = f" {entry['sampling']}" if entry.get("sampling") not in (None, "linear") else ""
+        return f"{entry['min']}..{entry['max']}{step}{sampling}"
+    return str(entry.get("value"))
 
 
 def finish_pipeline(
@@ -180,6 +199,48 @@ def finish_pipeline(
     run.tracker.finish(run.run_id, error)
 
 
+def registry_path(paths: ProjectPaths, dataset: str) -> Path:
+    """Return the file the register step writes: the registered version and the champion decision."""
+    return paths.results_dir(dataset, "register") / "registry.json"
+
+
+def comparison_sentence(result: Mapping[str, Any]) -> str:
+    """Describe a pipeline run: the best model, its test metric beside the best baseline's, the verdict.
+
+    Built from what the register step wrote (``register/registry.json``), so a reused run says the same.
+    """
+    metric, unit, higher = result["metric"], result.get("unit"), bool(result["higher_is_better"])
+    value, reference = float(result["value"]), float(result["best_baseline_value"])
+    alias, champion = result["alias"], result.get("champion_version")
+    if result["champion_moved"]:
+        verdict = f"It is the new {alias} (v{result['version']})."
+    elif champion:
+        verdict = f"Not promoted: {alias} stays on v{champion} ({result['decision']})."
+    else:
+        verdict = f"Not promoted ({result['decision']}); no version is {alias}."
+    return (
+        f"Best model: {result['model']} ({result['registered_model']} v{result['version']}), "
+        f"{metric} {format_value(value, metric, unit)} vs best baseline {result['best_baseline']} "
+        f"{format_value(reference, metric, unit)}: {gap(value, reference, metric, higher, unit)}. {verdict}"
+    )
+
+
+def _log_headline(run: PipelineRun, paths: ProjectPaths) -> None:
+    """Log a reused run's test metrics beside the best baseline's (so its row in the UI is not blank)."""
+    evaluation = Evaluation.read(paths, run.dataset)
+    best = evaluation.best_variant_metrics
+    baseline = evaluation.baselines[evaluation.best_baseline]
+    tests = [name for name in best if name.startswith("test_")]
+    run.tracker.log_metrics(
+        run.run_id,
+        {
+            **{name: best[name] for name in tests},
+            **{f"best_baseline_{name}": baseline[name] for name in tests if name in baseline},
+            "skill_vs_best_baseline": best.get("skill_vs_best_baseline", float("nan")),
+        },
+    )
+
+
 def note_reuse(run: PipelineRun) -> None:
     """Say on the parent which steps were reused and link the runs that produced them.
 
@@ -190,7 +251,20 @@ def note_reuse(run: PipelineRun) -> None:
     producers: dict[str, list[str]] = {}
     for step, producer in run.reused.items():
         producers.setdefault(producer, []).append(step)
-    lines = [
+    paths = ProjectPaths.at(run.tracker.root)
+    registry = registry_path(paths, run.dataset)
+    recorded = json.loads(registry.read_text(encoding="utf-8")) if registry.exists() else {}
+    # a registry.json of an older seqlab lacks the comparison (its register step reruns next time)
+    written = run.tracker.run_record(run.run_id)["tags"].get(NOTE_TAG)  # by this run's register step
+    if written:
+        lines = [written, ""]
+    elif "register" in run.reused and "best_baseline" in recorded:
+        lines = [comparison_sentence(recorded), ""]
+    else:
+        lines = []
+    if "evaluate" in run.reused and Evaluation.path(paths, run.dataset).exists():
+        _log_headline(run, paths)
+    lines += [
         f"Reused without recomputing: {', '.join(run.reused)} "
         f"({len(run.reused)} of {len(STAGES)} steps; inputs, code and params unchanged)."
     ]
@@ -203,7 +277,7 @@ def note_reuse(run: PipelineRun) -> None:
             **{f"seqlab.reused.{step}": producer for step, producer in run.reused.items()},
             "seqlab.reused_steps": ",".join(run.reused),
             "seqlab.reused_from": next(reversed(run.reused.values())),
-            "mlflow.note.content": "\n".join(lines),
+            NOTE_TAG: "\n".join(lines),
         },
     )
 
@@ -245,9 +319,10 @@ def record_trials(run: PipelineRun, params: Params, paths: ProjectPaths) -> dict
     for trial in result.trials:
         child = run.tracker.start_run(
             run.experiment_id,
-            f"trial {trial.trial_id}",
+            f"trial {trial.trial_id} · {model_label(trial.hyperparameters)}",
             "trial",
             parent_id=run.run_id,
+            start_time=trial.started_ms,
             tags={
                 "seqlab.trial_id": trial.trial_id,
                 "seqlab.trial_status": trial.status,
@@ -255,7 +330,7 @@ def record_trials(run: PipelineRun, params: Params, paths: ProjectPaths) -> dict
                 "seqlab.objective": f"{result.objective} ({result.direction})",
             },
             params={
-                **trial.hyperparameters,
+                **applicable(trial.hyperparameters),
                 "algorithm": settings.algorithm,
                 "epochs": settings.epochs,
                 "batch_size": settings.batch_size,
@@ -272,7 +347,7 @@ def record_trials(run: PipelineRun, params: Params, paths: ProjectPaths) -> dict
         if trial.score is not None:
             run.tracker.log_metrics(child, {"score": trial.score})
         failed = trial.status != "COMPLETED"
-        run.tracker.finish(child, trial.message or trial.status if failed else None)
+        run.tracker.finish(child, trial.message or trial.status if failed else None, end_time=trial.ended_ms)
         ids[trial.trial_id] = child
     return ids
 
@@ -286,17 +361,18 @@ def record_variants(run: PipelineRun, params: Params, paths: ProjectPaths) -> di
     for name, fit in summary.variants.items():
         with run.tracker.run(
             run.experiment_id,
-            f"variant {name}",
+            f"variant {name} · {model_label(fit.hyperparameters)}",
             "variant",
             parent_id=run.run_id,
+            start_time=fit.started_ms,  # the fit's own times, not the moment it is recorded
+            end_time=fit.ended_ms,
             tags={
                 "seqlab.variant": name,
                 "seqlab.best_variant": str(name == evaluation.best_variant).lower(),
-                # a variant whose settings make the same model as another is trained once
-                **({"seqlab.same_as": fit.same_as} if fit.same_as else {}),
+                "seqlab.model": model_label(fit.hyperparameters),
             },
             params={
-                **fit.hyperparameters,
+                **applicable(fit.hyperparameters),
                 "epochs": settings.epochs,
                 "batch_size": settings.batch_size,
                 "patience": settings.patience,
@@ -337,6 +413,15 @@ def record_evaluation(run: PipelineRun, params: Params, paths: ProjectPaths) -> 
             "skill_vs_best_baseline": best.get("skill_vs_best_baseline", float("nan")),
         },
     )
+    # what the best model really used (prepare.window_size is only the longest window on offer)
+    chosen = TrainSummary.read(paths, run.dataset).variants[evaluation.best_variant].hyperparameters
+    run.tracker.log_params(
+        run.run_id,
+        {
+            "best_model": f"variant {evaluation.best_variant} · {model_label(chosen)}",
+            **{f"best_model.{name}": value for name, value in applicable(chosen).items()},
+        },
+    )
     run.tracker.set_tags(
         run.run_id,
         {
@@ -363,19 +448,16 @@ def record_evaluation(run: PipelineRun, params: Params, paths: ProjectPaths) -> 
 # --------------------------------------------------------------------------- registry
 
 
-def _pip_requirements() -> list[str]:
-    from importlib.metadata import version
-
-    return [f"{name}=={version(name)}" for name in ("tensorflow", "keras", "numpy")]
-
-
 def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Log = print) -> dict[str, Any]:
     """Register the best variant as ``seqlab-<dataset>``; move ``champion`` only if it wins fairly.
 
     The rule is :func:`seqlab.registry.decide_champion`. The decision is written to
     ``results/<dataset>/register/registry.json`` and tagged on the new version.
     """
-    from seqlab.modelling import load_keras_model
+    from seqlab.champion import log_champion, registered_model_name
+    from seqlab.runtime import load_keras
+
+    load_keras()
 
     dataset = run.dataset
     config = params.dataset(dataset)
@@ -388,11 +470,14 @@ def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Lo
     if variant_run is None:
         raise ValueError(f"{dataset}: variant {name!r} has no recorded run; record the variants first")
     hyperparameters = summary.variants[name].hyperparameters
-    model = load_keras_model(paths.results_dir(dataset, "train") / name / "model.keras")
-    example = modality(config).load(config, paths).input_example(hyperparameters)
-    model_uri = run.tracker.log_keras_model(variant_run, model, example, _pip_requirements())
-    registered = f"{params.pipeline.registered_model_prefix}{dataset}"
+    model_file = paths.results_dir(dataset, "train") / name / "model.keras"
+    data = modality(config).load(config, paths)
+    model_uri = log_champion(run.tracker, variant_run, data, model_file, hyperparameters)  # raw inputs in
+    registered = registered_model_name(dataset, params)
     alias = params.pipeline.champion_alias
+    baseline = Score(evaluation.best_baseline, evaluation.best_baseline_value)
+    unit = config.kind.unit_of(config)
+    label = f"variant {name} · {model_label(hyperparameters)}"
     version = run.tracker.register(
         registered,
         model_uri,
@@ -404,6 +489,9 @@ def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Lo
             "seqlab.test_data_sha256": test_hash,
             "seqlab.pipeline_run_id": run.run_id,
             "seqlab.variant": name,
+            "seqlab.model": label,
+            "seqlab.best_baseline": baseline.name,
+            f"seqlab.best_baseline.{metric}": repr(baseline.value),
         },
         description=f"Best seqlab model of {dataset}, scored by {metric} on its test split.",
     )
@@ -416,25 +504,34 @@ def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Lo
             value=float(tags.get("seqlab.value", "nan")),
             test_data_sha256=tags.get("seqlab.test_data_sha256"),
         )
-    decision = decide_champion(value, test_hash, metric, higher, alias, current)
-    if decision.moved:
+    decision = decide_champion(value, test_hash, metric, higher, alias, current, baseline, unit)
+    if decision.action == "move":
         run.tracker.set_alias(registered, alias, version)
-    run.tracker.set_version_tags(registered, version, {"seqlab.champion_decision": decision.reason})
-    champion = version if decision.moved or current is None else current.version
-    run.tracker.set_tags(
-        run.run_id,
+    elif decision.action == "remove":
+        run.tracker.delete_alias(registered, alias)
+    champion: str | None = (
+        version if decision.moved else (current.version if current and decision.action == "keep" else None)
+    )
+    run.tracker.set_version_tags(
+        registered,
+        version,
         {
-            "seqlab.registered_model": registered,
-            "seqlab.registered_version": version,
-            "seqlab.champion_version": champion,
+            "seqlab.champion_decision": decision.reason,
+            "seqlab.beats_baseline": str(decision.beats_baseline).lower(),
         },
     )
     result = {
         "registered_model": registered,
         "version": version,
         "variant": name,
+        "model": label,
         "metric": metric,
         "value": value,
+        "higher_is_better": higher,
+        "unit": unit,
+        "best_baseline": baseline.name,
+        "best_baseline_value": baseline.value,
+        "beats_baseline": decision.beats_baseline,
         "test_data_sha256": test_hash,
         "alias": alias,
         "champion_version": champion,
@@ -443,7 +540,30 @@ def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Lo
         "pipeline_run_id": run.run_id,
         "model_uri": model_uri,
     }
-    write_json(paths.results_dir(dataset, "register") / "registry.json", result)
+    sentence = comparison_sentence(result)
+    run.tracker.describe_version(registered, version, f"{label}: {decision.reason}.")
+    run.tracker.describe_registered_model(
+        registered,
+        f"The best seqlab model of each {dataset} pipeline run, scored by {metric} on the test split. "
+        f"`{alias}` goes only to a model that beats the best statistical baseline on the same test data "
+        f"(and the current {alias}). Latest: {sentence}",
+        {
+            "seqlab.best_baseline": baseline.name,
+            f"seqlab.best_baseline.{metric}": repr(baseline.value),
+            "seqlab.champion_version": champion or "none",
+        },
+    )
+    run.tracker.set_tags(
+        run.run_id,
+        {
+            "seqlab.registered_model": registered,
+            "seqlab.registered_version": version,
+            "seqlab.champion_version": champion or "none",
+            "seqlab.beats_baseline": str(decision.beats_baseline).lower(),
+            NOTE_TAG: sentence,
+        },
+    )
+    write_json(registry_path(paths, dataset), result)
     log(f"{dataset}: registered {registered} v{version}; {alias}: {decision.reason}")
     return result
 

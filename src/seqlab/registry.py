@@ -1,12 +1,17 @@
 """The model registry's rule: when the ``champion`` alias moves to a newly registered model.
 
-A pure function of numbers and fingerprints, so the rule is tested without MLflow; recording applies
-it to the registry (:func:`seqlab.recording.register_best`).
+A model earns the alias only by beating the best statistical baseline on the same test data, and
+then the current champion as well. A pure function of numbers and fingerprints, so the rule is
+tested without MLflow; recording applies it to the registry (:func:`seqlab.recording.register_best`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Literal
+
+Action = Literal["move", "keep", "remove"]
 
 
 @dataclass(frozen=True)
@@ -19,11 +24,69 @@ class Champion:
 
 
 @dataclass(frozen=True)
-class ChampionDecision:
-    """Whether the alias moves, and the reason recorded on the new version."""
+class Score:
+    """One model's test metric: what a candidate is compared with (the best baseline)."""
 
-    moved: bool
+    name: str
+    value: float
+
+
+@dataclass(frozen=True)
+class ChampionDecision:
+    """What happens to the alias and why (the reason is recorded on the new version).
+
+    ``move``: the alias goes to the new version. ``keep``: it stays where it was (or on nothing).
+    ``remove``: the current holder loses it: it does not beat the best baseline on this test data.
+    """
+
+    action: Action
     reason: str
+    beats_baseline: bool
+
+    @property
+    def moved(self) -> bool:
+        """Whether the new version holds the alias now."""
+        return self.action == "move"
+
+
+def _is_fraction(metric: str) -> bool:
+    return metric.endswith("accuracy")
+
+
+def format_value(value: float, metric: str, unit: str | None = None) -> str:
+    """Write a metric value as people read it: ``1.048 °C``, ``90.30%``, ``0.2361`` (4 significant digits)."""
+    if not math.isfinite(value):
+        return "n/a"
+    if _is_fraction(metric):
+        return f"{100 * value:.2f}%"
+    return f"{value:.4g} {unit}" if unit else f"{value:.4g}"
+
+
+def gap(value: float, reference: float, metric: str, higher_is_better: bool, unit: str | None = None) -> str:
+    """How far ``value`` is from ``reference``, as ``0.166 °C (15.8%) worse`` or ``1.8 points better``.
+
+    An accuracy differs in percentage points; other metrics in their unit and in % of the reference.
+    """
+    if not (math.isfinite(value) and math.isfinite(reference)):
+        return "not comparable (a value is not finite)"
+    difference = value - reference
+    if difference == 0:
+        return "equal"
+    better = difference > 0 if higher_is_better else difference < 0
+    word = "better" if better else "worse"
+    if _is_fraction(metric):
+        return f"{100 * abs(difference):.2f} points {word}"
+    amount = f"{abs(difference):.4g} {unit}" if unit else f"{abs(difference):.4g}"
+    if reference == 0:
+        return f"{amount} {word}"
+    return f"{amount} ({100 * abs(difference) / abs(reference):.3g}%) {word}"
+
+
+def beats(value: float, reference: float, higher_is_better: bool) -> bool:
+    """Strictly better (a tie or a non-finite value never wins)."""
+    if not (math.isfinite(value) and math.isfinite(reference)):
+        return False
+    return value > reference if higher_is_better else value < reference
 
 
 def decide_champion(
@@ -33,24 +96,55 @@ def decide_champion(
     higher_is_better: bool,
     alias: str,
     current: Champion | None,
+    baseline: Score,
+    unit: str | None = None,
 ) -> ChampionDecision:
-    """Move the alias when there is no champion yet or the new model is strictly better on the same data.
+    """Move the alias only to a model that beats the best baseline and the current champion.
 
-    A champion scored on different test data is kept: the two numbers are not comparable.
+    A model that loses to (or ties with) the best baseline is registered but not promoted; a current
+    champion scored on the same test data that loses to that baseline loses the alias (a store from
+    before this rule). A champion scored on different test data is kept: the numbers are not comparable.
     """
+    versus = f"{baseline.name} ({format_value(baseline.value, metric, unit)})"
+    if not beats(value, baseline.value, higher_is_better):
+        reason = (
+            f"not promoted: {metric} {format_value(value, metric, unit)} is "
+            f"{gap(value, baseline.value, metric, higher_is_better, unit)} than the best baseline {versus}"
+        )
+        if (
+            current is not None
+            and current.test_data_sha256 == test_data_sha256
+            and not beats(current.value, baseline.value, higher_is_better)
+        ):
+            return ChampionDecision(
+                "remove",
+                f"{reason}; v{current.version} loses the {alias} alias: it does not beat that baseline",
+                False,
+            )
+        return ChampionDecision("keep", reason, False)
+    over_baseline = f"{gap(value, baseline.value, metric, higher_is_better, unit)} than {versus}"
     if current is None:
-        return ChampionDecision(True, f"first {alias}")
+        return ChampionDecision(
+            "move", f"first {alias}: {metric} {format_value(value, metric, unit)}, {over_baseline}", True
+        )
     if current.test_data_sha256 != test_data_sha256:
         return ChampionDecision(
-            False,
-            f"kept v{current.version}: it was scored on different test data, so {metric} {value:.4g} and "
-            f"{current.value:.4g} are not comparable",
+            "keep",
+            f"kept v{current.version}: it was scored on different test data, so {metric} "
+            f"{format_value(value, metric, unit)} and {format_value(current.value, metric, unit)} are not "
+            f"comparable (this model is {over_baseline})",
+            True,
         )
-    better = value > current.value if higher_is_better else value < current.value
-    if better:
+    if beats(value, current.value, higher_is_better):
         return ChampionDecision(
-            True, f"beats v{current.version}: {metric} {value:.4g} vs {current.value:.4g}"
+            "move",
+            f"beats v{current.version}: {metric} {format_value(value, metric, unit)} vs "
+            f"{format_value(current.value, metric, unit)}, {over_baseline}",
+            True,
         )
     return ChampionDecision(
-        False, f"kept v{current.version}: {metric} {value:.4g} does not beat {current.value:.4g}"
+        "keep",
+        f"kept v{current.version}: {metric} {format_value(value, metric, unit)} does not beat its "
+        f"{format_value(current.value, metric, unit)} (this model is {over_baseline})",
+        True,
     )

@@ -9,6 +9,7 @@ thread-local, and Prefect runs tasks in worker threads.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import socket
@@ -25,6 +26,7 @@ PID_TAG = "seqlab.pid"
 ERROR_TAG = "seqlab.error"
 MAX_PARAM_CHARS = 6000
 MAX_TAG_CHARS = 5000
+SHARED_VIEW_TAG_PREFIX = "mlflow.sharedViewState."  # an experiment's saved runs-page views (MLflow UI)
 # How long a Tracker waits for another process that is creating or migrating the SQLite store.
 STORE_LOCK_TIMEOUT_SECONDS = 300.0
 
@@ -196,8 +198,12 @@ class Tracker:
         parent_id: str | None = None,
         tags: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
+        start_time: int | None = None,
     ) -> str:
-        """Create a RUNNING run of ``kind`` (a child of ``parent_id`` if given) and return its id."""
+        """Create a RUNNING run of ``kind`` (a child of ``parent_id`` if given) and return its id.
+
+        ``start_time`` (epoch ms): when the work it records began, for a run recorded after the fact.
+        """
         if kind not in KINDS:
             raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
         all_tags = {
@@ -208,20 +214,25 @@ class Tracker:
         }
         if parent_id:
             all_tags[PARENT_TAG] = parent_id
-        run = self.client.create_run(experiment, run_name=run_name, tags=all_tags)
+        run = self.client.create_run(experiment, run_name=run_name, tags=all_tags, start_time=start_time)
         run_id = str(run.info.run_id)
         if params:
             self.log_params(run_id, params)
         return run_id
 
-    def finish(self, run_id: str, error: BaseException | str | None = None) -> None:
-        """End a run: FINISHED, or FAILED with the error in the ``seqlab.error`` tag."""
+    def finish(
+        self, run_id: str, error: BaseException | str | None = None, end_time: int | None = None
+    ) -> None:
+        """End a run: FINISHED, or FAILED with the error in the ``seqlab.error`` tag.
+
+        ``end_time`` (epoch ms): when the recorded work ended, if not now.
+        """
         if error is None:
-            self.client.set_terminated(run_id, status="FINISHED")
+            self.client.set_terminated(run_id, status="FINISHED", end_time=end_time)
             return
         message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
         self.client.set_tag(run_id, ERROR_TAG, message[:MAX_TAG_CHARS] or "failed")
-        self.client.set_terminated(run_id, status="FAILED")
+        self.client.set_terminated(run_id, status="FAILED", end_time=end_time)
 
     def close_stale_runs(self, experiment: str) -> list[str]:
         """Mark FAILED the RUNNING runs of this host whose process is gone (an interrupted pipeline).
@@ -303,16 +314,39 @@ class Tracker:
         existing = self.client.get_experiment_by_name(name)
         return None if existing is None else str(existing.experiment_id)
 
+    def save_runs_view(self, experiment: str, key: str, name: str, state: Mapping[str, Any]) -> None:
+        """Save a named view of an experiment's runs page (filter, sort, columns) for links to open.
+
+        MLflow's UI (3.17) keeps one in the experiment tag ``mlflow.sharedViewState.<key>``, lists
+        it in the page's Views menu and opens it from ``?viewStateShareKey=<key>``. Rewritten only
+        when it changed.
+        """
+        tag = f"{SHARED_VIEW_TAG_PREFIX}{key}"
+        state_text = json.dumps(dict(state), sort_keys=True)
+        try:
+            saved = json.loads(self.client.get_experiment(experiment).tags.get(tag) or "{}")
+        except ValueError:
+            saved = {}
+        if not isinstance(saved, dict):
+            saved = {}
+        if saved.get("name") == name and saved.get("state") == state_text:
+            return
+        now = _now_ms()
+        envelope = {"name": name, "createdAt": saved.get("createdAt", now), "updatedAt": now}
+        self.client.set_experiment_tag(experiment, tag, json.dumps({**envelope, "state": state_text}))
+
     @contextlib.contextmanager
-    def run(self, experiment: str, run_name: str, kind: str, **kwargs: Any) -> Iterator[str]:
-        """Yield a new run id; the run ends FINISHED, or FAILED if the block raises."""
+    def run(
+        self, experiment: str, run_name: str, kind: str, end_time: int | None = None, **kwargs: Any
+    ) -> Iterator[str]:
+        """Yield a new run id; the run ends FINISHED (at ``end_time`` if given), or FAILED if it raises."""
         run_id = self.start_run(experiment, run_name, kind, **kwargs)
         try:
             yield run_id
         except BaseException as error:
             self.finish(run_id, error)
             raise
-        self.finish(run_id)
+        self.finish(run_id, end_time=end_time)
 
     # ------------------------------------------------------------------ values
 
@@ -378,30 +412,58 @@ class Tracker:
 
     # ------------------------------------------------------------------ models and registry
 
-    def log_keras_model(
-        self, run_id: str, model: Any, input_example: Any, pip_requirements: Sequence[str]
+    def log_pyfunc_model(
+        self,
+        run_id: str,
+        python_model: Path,
+        artifacts: Mapping[str, str],
+        code_paths: Sequence[Path],
+        input_example: Any,
+        output_columns: Mapping[str, str],
+        pip_requirements: Sequence[str],
     ) -> str:
-        """Log a Keras model (.keras format) with its input example and inferred signature.
+        """Log an MLflow pyfunc from code (``python_model`` calls ``mlflow.models.set_model``).
 
-        Returns the ``models:/<model_id>`` URI. MLflow's model logging only works through the
-        fluent API, so the run is resumed in this thread for the call and ended FINISHED after it.
+        Returns the ``models:/<model_id>`` URI. The signature declares the outputs only (name → MLflow
+        type): the model checks its raw inputs itself and says what is wrong, where MLflow's schema
+        check would refuse, e.g., whole numbers in a float column. MLflow's model logging only works
+        through the fluent API, so the run is resumed in this thread for the call; an ended run gets
+        its status and end time back (a variant's are its fit's), a running one ends FINISHED.
         """
         import mlflow
-        import mlflow.keras
-        from mlflow.models import Model, infer_signature
+        import mlflow.pyfunc
+        from mlflow.models import ModelSignature
+        from mlflow.types import ColSpec, Schema
 
-        signature = infer_signature(input_example, model.predict(input_example, verbose=0))
+        outputs = Schema([ColSpec(kind, name) for name, kind in output_columns.items()])
+        before = self.client.get_run(run_id).info
         with self._process_wide_store(), mlflow.start_run(run_id=run_id):
-            info = Model.log(
-                artifact_path=None,
+            info = mlflow.pyfunc.log_model(
                 name="model",
-                flavor=_KerasFlavor,
-                model=model,
-                signature=signature,
+                python_model=str(python_model),
+                artifacts=dict(artifacts),
+                code_paths=[str(path) for path in code_paths],
+                signature=ModelSignature(outputs=outputs),
                 input_example=input_example,
                 pip_requirements=list(pip_requirements),
             )
+        if before.end_time:
+            self.client.set_terminated(run_id, status=before.status, end_time=before.end_time)
         return str(info.model_uri)
+
+    def load_pyfunc_model(self, model_uri: str) -> Any:
+        """Load a pyfunc model of this store (``models:/name@alias``, ``models:/name/3``).
+
+        Raises RuntimeError naming the URI and the store when MLflow cannot load it.
+        """
+        import mlflow.pyfunc
+        from mlflow.exceptions import MlflowException
+
+        try:
+            with self._process_wide_store():
+                return mlflow.pyfunc.load_model(model_uri)
+        except MlflowException as error:
+            raise RuntimeError(f"cannot load {model_uri} from {self.uri}: {error.message}") from None
 
     @contextlib.contextmanager
     def _process_wide_store(self) -> Iterator[None]:
@@ -463,31 +525,46 @@ class Tracker:
             return None
         return str(version.version), dict(version.tags)
 
+    def latest_version(self, name: str) -> tuple[str, dict[str, str]] | None:
+        """Return (version, tags) of the newest version of registered model ``name``, or None."""
+        versions = self.client.search_model_versions(f"name = '{name}'")
+        if not versions:
+            return None
+        newest = max(versions, key=lambda version: int(version.version))
+        return str(newest.version), dict(newest.tags)
+
+    def version_exists(self, name: str, version: str) -> bool:
+        """Whether registered model ``name`` has version ``version``."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_model_version(name, version)
+        except MlflowException:
+            return False
+        return True
+
     def set_alias(self, name: str, alias: str, version: str) -> None:
         """Point ``alias`` of registered model ``name`` at ``version``."""
         self.client.set_registered_model_alias(name, alias, version)
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        """Take ``alias`` off registered model ``name`` (no version holds it afterwards)."""
+        self.client.delete_registered_model_alias(name, alias)
+
+    def describe_registered_model(self, name: str, description: str, tags: Mapping[str, Any]) -> None:
+        """Set a registered model's description and tags (what its registry page shows first)."""
+        self.client.update_registered_model(name, description=description)
+        for key, value in tags.items():
+            self.client.set_registered_model_tag(name, key, str(value)[:MAX_TAG_CHARS])
+
+    def describe_version(self, name: str, version: str, description: str) -> None:
+        """Set one model version's description (the registry's version page shows it)."""
+        self.client.update_model_version(name, version, description=description)
 
     def set_version_tags(self, name: str, version: str, tags: Mapping[str, Any]) -> None:
         """Tag one model version."""
         for key, value in tags.items():
             self.client.set_model_version_tag(name, version, key, str(value)[:MAX_TAG_CHARS])
-
-
-class _KerasFlavor:
-    """mlflow.keras, but creating the model folder first.
-
-    With an input example, mlflow.keras.save_model writes it before making the folder
-    (mlflow/mlflow#16183, still open in 3.17).
-    """
-
-    __name__ = "mlflow.keras"
-
-    @staticmethod
-    def save_model(path: str, **kwargs: Any) -> Any:
-        import mlflow.keras
-
-        os.makedirs(path, exist_ok=True)
-        return mlflow.keras.save_model(path=path, **kwargs)
 
 
 def _now_ms() -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import numpy as np
 
 from seqlab.artifacts import SearchResult, TrialRecord
 from seqlab.errors import CorruptStateError
+from seqlab.families import model_label
 from seqlab.fileio import atomic_open
 from seqlab.schema import SpaceEntry, TuningParams
 from seqlab.training import adapt_to_training_data, array_dataset
@@ -31,6 +33,7 @@ from seqlab.training import adapt_to_training_data, array_dataset
 BuildFunction = Callable[..., Any]
 # Per-epoch logs of a trial, kept in its trial directory: the oracle only stores the best epoch.
 EPOCHS_FILE = "epochs.json"
+TIMING_FILE = "timing.json"  # when each trial began and ended
 # What Keras Tuner reads to resume a search (tuner0.json, oracle.json, each trial's trial.json),
 # and our epoch logs, relative to the search's project folder.
 STATE_FILES: tuple[str, ...] = ("tuner*.json", "oracle.json", "trial_*/trial.json", f"trial_*/{EPOCHS_FILE}")
@@ -132,17 +135,39 @@ def _make_hypermodel(
     return SearchHyperModel()
 
 
-def _recording(tuner_class: type) -> type:
-    """Subclass a tuner so each trial writes every epoch's logs to its directory."""
+def _recording(tuner_class: type, log: Callable[[str], None] | None = None, label: str = "tune") -> type:
+    """Subclass a tuner so each trial writes every epoch's logs to its directory (and says it began)."""
 
     class RecordingTuner(tuner_class):
         def on_trial_begin(self, trial: Any) -> None:
             super().on_trial_begin(trial)
+            if log is not None:
+                values = {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
+                total = getattr(self.oracle, "max_trials", None) or "?"
+                log(
+                    f"{label} trial {len(self.oracle.trials)}/{total}: {model_label(values)}, "
+                    + ", ".join(
+                        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in values.items()
+                        if k != "family"
+                    )
+                )
             self.hypermodel.builds_in_trial = 0  # every trial starts from the search seed
             if not hasattr(self, "_epoch_logs"):
                 self._epoch_logs: dict[str, list[dict[str, float]]] = {}
             self._epoch_logs[trial.trial_id] = []
             self._write_epochs(trial.trial_id)  # a retried trial starts over
+            self._write_timing(trial.trial_id, {"started_ms": _now_ms()})
+
+        def on_trial_end(self, trial: Any) -> None:
+            timing = Path(self.get_trial_dir(trial.trial_id)) / TIMING_FILE
+            started = json.loads(timing.read_text()) if timing.exists() else {}
+            self._write_timing(trial.trial_id, {**started, "ended_ms": _now_ms()})
+            super().on_trial_end(trial)
+
+        def _write_timing(self, trial_id: str, timing: dict[str, int]) -> None:
+            with atomic_open(Path(self.get_trial_dir(trial_id)) / TIMING_FILE) as handle:
+                json.dump(timing, handle)
 
         def on_epoch_end(self, trial: Any, model: Any, epoch: int, logs: Any = None) -> None:
             super().on_epoch_end(trial, model, epoch, logs=logs)
@@ -157,6 +182,10 @@ def _recording(tuner_class: type) -> type:
 
     RecordingTuner.__name__ = RecordingTuner.__qualname__ = tuner_class.__name__
     return RecordingTuner
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _epoch_history(rows: list[dict[str, float]]) -> dict[str, list[float]]:
@@ -180,6 +209,8 @@ def make_tuner(
     directory: str | Path,
     project_name: str,
     input_slicer: Callable[[np.ndarray, dict[str, Any]], np.ndarray] | None = None,
+    log: Callable[[str], None] | None = None,
+    label: str = "tune",
 ) -> Any:
     """Create (or reload, when ``directory`` holds an earlier search) the configured tuner.
 
@@ -210,10 +241,10 @@ def make_tuner(
         options = {"max_epochs": settings.epochs, "factor": 3, "hyperband_iterations": 1}
     project_dir = Path(directory) / project_name
     if not project_dir.is_dir():
-        return _recording(tuner_class)(hypermodel, **options, **common)
+        return _recording(tuner_class, log, label)(hypermodel, **options, **common)
     check_saved_search(project_dir)
     try:
-        return _recording(tuner_class)(hypermodel, **options, **common)
+        return _recording(tuner_class, log, label)(hypermodel, **options, **common)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as error:
         # well-formed JSON that is not what Keras Tuner wrote (an edited or mixed-up file)
         raise CorruptStateError(
@@ -236,6 +267,8 @@ def collect_trials(tuner: Any) -> SearchResult:
             for name in trial.metrics.metrics:
                 observations = trial.metrics.get_history(name)
                 history[name] = [float(np.mean(observation.value)) for observation in observations]
+        timing_file = Path(tuner.get_trial_dir(trial_id)) / TIMING_FILE
+        timing = read_state_file(timing_file, Path(tuner.project_dir)) if timing_file.exists() else {}
         score = None if trial.score is None or not math.isfinite(float(trial.score)) else float(trial.score)
         records.append(
             TrialRecord(
@@ -250,6 +283,8 @@ def collect_trials(tuner: Any) -> SearchResult:
                 },
                 history=history,
                 message=(trial.message or None) if trial.status != "COMPLETED" else None,
+                started_ms=timing.get("started_ms"),
+                ended_ms=timing.get("ended_ms"),
             )
         )
     completed = [record for record in records if record.status == "COMPLETED" and record.score is not None]
@@ -272,12 +307,21 @@ def search(
     input_slicer: Callable[[np.ndarray, dict[str, Any]], np.ndarray] | None = None,
     callbacks: list[Any] | None = None,
     verbose: int = 0,
+    log: Callable[[str], None] | None = None,
+    label: str = "tune",
 ) -> SearchResult:
-    """Run (or resume) the configured search on training and validation data only."""
+    """Run (or resume) the configured search on training and validation data only.
+
+    With ``log``: a line as each trial begins and, every few seconds, its epoch (``label`` leads them).
+    """
     import keras
 
+    from seqlab.training import progress
+
     keras.utils.set_random_seed(settings.seed)
-    tuner = make_tuner(build, settings, directory, project_name, input_slicer)
+    tuner = make_tuner(build, settings, directory, project_name, input_slicer, log, label)
+    if log is not None and settings.algorithm != "hyperband":
+        callbacks = [*(callbacks or []), progress(log, label, settings.epochs, settings.objective)]
     fit_arguments: dict[str, Any] = {
         "batch_size": settings.batch_size,
         "validation_data": (x_validation, y_validation),

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from seqlab.families import RECURRENT_FAMILIES
 from tests.pipeline.helpers import MIRROR, clean_copy
 
 pytestmark = [
@@ -103,12 +104,28 @@ def test_smoke_pipeline_leaves_a_complete_run_tree(project: Path, dataset: str) 
     baselines, trials = KIND_COUNTS[dataset]
     assert len(by_kind["baseline"]) >= baselines
     assert len(by_kind["trial"]) == trials
-    assert sorted(run.data.tags["seqlab.variant"] for run in by_kind["variant"]) == [
-        "both",
-        "dropout",
-        "none",
-        "recurrent_dropout",
-    ]
+    # dropout variants only where they differ: a model without recurrent layers has no recurrent dropout
+    family = json.loads((project / f"results/{dataset}/train/summary.json").read_text())[
+        "best_hyperparameters"
+    ]["family"]
+    variants = (
+        ["both", "dropout", "none", "recurrent_dropout"]
+        if family in RECURRENT_FAMILIES
+        else ["dropout", "none"]
+    )
+    assert sorted(run.data.tags["seqlab.variant"] for run in by_kind["variant"]) == variants
+    fits = json.loads((project / f"results/{dataset}/train/summary.json").read_text())["variants"]
+    for run in by_kind["variant"]:
+        name = run.data.tags["seqlab.variant"]
+        # the run spans the fit itself (not the moment it was recorded), and names its family
+        assert (run.info.start_time, run.info.end_time) == (fits[name]["started_ms"], fits[name]["ended_ms"])
+        assert run.info.run_name.startswith(f"variant {name} · {family}")
+        if family not in RECURRENT_FAMILIES:
+            assert "recurrent_dropout" not in run.data.params and "bidirectional" not in run.data.params
+    for run in by_kind["trial"]:
+        assert run.info.end_time - run.info.start_time >= 100, "a trial's run spans its training"
+    assert not [key for key, value in parent.data.params.items() if value == "null" and "space" in key]
+    assert parent.data.params["best_model.family"] == family
     metric = METRIC.get(dataset, "test_mae")
     for run in by_kind["variant"] + by_kind["baseline"]:
         assert math.isfinite(run.data.metrics[metric]), run.data.run_name
@@ -134,17 +151,35 @@ def test_smoke_pipeline_leaves_a_complete_run_tree(project: Path, dataset: str) 
     data_files = {Path(item.path).name for item in client.list_artifacts(parent.info.run_id, "data")}
     assert DATA_FILE.get(dataset, "normalization.json") in data_files
 
-    champion = client.get_model_version_by_alias(f"seqlab-{dataset}", "champion")
     registry = json.loads((project / f"results/{dataset}/register/registry.json").read_text())
-    assert registry["champion_version"] == str(champion.version)
-    assert champion.tags["seqlab.test_data_sha256"] == tags["seqlab.test_data_sha256"]
-    model_uri = f"models:/seqlab-{dataset}@champion"
+    version = client.get_model_version(f"seqlab-{dataset}", registry["version"])
+    assert version.tags["seqlab.best_baseline"] == registry["best_baseline"]
+    # the parent's description states the comparison and the verdict
+    note = client.get_run(parent.info.run_id).data.tags["mlflow.note.content"]
+    assert note.startswith(f"Best model: {registry['model']}") and registry["best_baseline"] in note
+    baseline_value = registry["best_baseline_value"]
+    beats = registry["value"] < baseline_value if metric == "test_mae" else registry["value"] > baseline_value
+    assert registry["beats_baseline"] is beats
+    if beats:  # a fresh store: the first model that beats its baseline is champion
+        champion = client.get_model_version_by_alias(f"seqlab-{dataset}", "champion")
+        assert registry["champion_version"] == str(champion.version) == registry["version"]
+        assert champion.tags["seqlab.test_data_sha256"] == tags["seqlab.test_data_sha256"]
+    else:  # registered with the reason, and no champion alias
+        assert registry["champion_version"] is None
+        assert version.tags["seqlab.champion_decision"].startswith("not promoted: ")
+        assert (
+            "worse than the best baseline" in version.tags["seqlab.champion_decision"]
+            or "equal" in version.tags["seqlab.champion_decision"]
+        )
+        assert "champion" not in client.get_registered_model(f"seqlab-{dataset}").aliases
+        assert "Not promoted" in note
+    model_uri = f"models:/seqlab-{dataset}/{registry['version']}"
     import mlflow.artifacts
 
     local = Path(mlflow.artifacts.download_artifacts(model_uri))
     mlmodel = yaml.safe_load((local / "MLmodel").read_text())
-    assert "keras" in mlmodel["flavors"] and mlmodel["signature"]["inputs"]
-    assert (local / "data" / "model.keras").is_file()
+    assert "python_function" in mlmodel["flavors"] and mlmodel["signature"]["outputs"]  # raw inputs in
+    assert (local / "artifacts" / "model.keras").is_file()
     assert (local / "input_example.json").is_file()
 
 
@@ -174,6 +209,11 @@ def test_rerun_reuses_every_step_and_records_no_copies(project: Path) -> None:
     }
     producer = tags["seqlab.reused.evaluate"]
     assert f"#/experiments/{parent.info.experiment_id}/runs/{producer}" in tags["mlflow.note.content"]
+    # a reused run still answers "which model, by how much": the comparison and the test metrics
+    assert tags["mlflow.note.content"].startswith("Best model: ")
+    assert (
+        parent.data.metrics["test_mae"] == _client().get_run(first["mlflow_run_id"]).data.metrics["test_mae"]
+    )
     # the producing run holds the complete tree the rerun points at
     assert {
         run.data.tags["seqlab.kind"] for run in _runs("synthetic", f"tags.mlflow.parentRunId = '{producer}'")

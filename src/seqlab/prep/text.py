@@ -87,7 +87,9 @@ def fit_vocabulary(texts: Sequence[str], max_tokens: int) -> list[str]:
     if not items:
         raise ValueError("texts: cannot fit a vocabulary on no texts")
     limit = _check_positive_int(max_tokens, "max_tokens", minimum=3)
-    import keras
+    from seqlab.runtime import load_keras
+
+    keras = load_keras()
 
     layer = keras.layers.TextVectorization(max_tokens=limit, output_mode="int")
     layer.adapt(np.array(items, dtype=object), batch_size=1024)
@@ -114,7 +116,9 @@ def encode(texts: Sequence[str], vocabulary: Sequence[str]) -> list[np.ndarray]:
     tokens = _check_vocabulary(vocabulary)
     if not items:
         return []
-    import keras
+    from seqlab.runtime import load_keras
+
+    keras = load_keras()
     import tensorflow as tf
 
     layer = keras.layers.TextVectorization(vocabulary=tokens, output_mode="int", ragged=True)
@@ -148,7 +152,9 @@ def pad(
     truncating_side = _check_side(truncating, "truncating")
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise ValueError(f"value: expected an integer pad value, got {value!r}")
-    import keras
+    from seqlab.runtime import load_keras
+
+    keras = load_keras()
 
     items = list(sequences)
     matrix = keras.utils.pad_sequences(

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from seqlab.datasets import DatasetConfig
+from seqlab.families import model_label
 from seqlab.modalities import modality
 from seqlab.paths import ProjectPaths
+from seqlab.runtime import load_keras
 
 Log = Callable[[str], None]
 
@@ -18,6 +20,7 @@ def tune(
     dataset: DatasetConfig, paths: ProjectPaths, log: Log = print, callbacks: list[Any] | None = None
 ) -> dict[str, Any]:
     """Run (or resume) the search and record every trial in ``tune/trials.json``."""
+    load_keras()
     from seqlab import tuning
 
     settings = dataset.tuning
@@ -41,11 +44,14 @@ def tune(
         project_name=f"{dataset.name}-{fingerprint}",
         input_slicer=data.select_inputs,
         callbacks=callbacks,
+        log=log,
+        label=f"{dataset.name}: tune",
     )
     result.write(paths, dataset.name)
     best = result.best
-    log(
-        f"{dataset.name}: {len(result.trials)} trials, best {best.trial_id if best else None} "
-        f"{settings.objective}={best.score if best else None} {best.hyperparameters if best else ''}"
-    )
+    if best is not None:
+        log(
+            f"{dataset.name}: {len(result.trials)} trials; best: trial {best.trial_id}, "
+            f"{model_label(best.hyperparameters)}, {settings.objective} {best.score:.4g}"
+        )
     return result.as_dict()
