@@ -43,10 +43,13 @@ ORCHESTRATION_COMMANDS: tuple[str, ...] = (
 )
 STACK_COMMANDS: tuple[str, ...] = ("up", "down", "status")
 # The commands that read params.yaml, so take --param overrides before or after their name.
-PARAMS_COMMANDS: tuple[str, ...] = ("datasets", "fetch", "describe", "stage", "run", "deploy")
+PARAMS_COMMANDS: tuple[str, ...] = ("datasets", "fetch", "describe", "stage", "run", "deploy", "predict")
 PREFECT_API_ENV = "PREFECT_API_URL"
 # What a run of params.yaml itself (dvc.lock updated) tells its user: .gitignore keeps the large
 # outputs out of `git add results`, so this commits dvc.lock and the small results files only.
+# The named view `seqlab ui` saves in each dataset's experiment and links to (the runs page's Views menu).
+PIPELINE_VIEW_KEY = "seqlab-pipelines"
+PIPELINE_VIEW_NAME = "seqlab: pipeline runs"
 SHARE_HINT = (
     "to share these results: git add dvc.lock results && git commit -am 'results of ...'; "
     'dvc push (README, "Working as a team")'
@@ -118,6 +121,22 @@ def build_parser() -> argparse.ArgumentParser:
     stage.add_argument("name", choices=STAGES)
     stage.add_argument("--dataset", required=True, help=dataset_help)
 
+    predict = commands.add_parser(
+        "predict",
+        help="predict raw inputs with a dataset's registered champion (or --version N): forecasts in the "
+        "series' units, or probabilities",
+    )
+    predict.add_argument("dataset", help="a dataset of params.yaml")
+    predict.add_argument(
+        "--input",
+        required=True,
+        metavar="FILE",
+        help="series: CSV with date,value (time,value without dates); text: one review per line, or CSV "
+        "with a review column; images: .npy [n, 28, 28] of pixels 0..255, or an MNIST IDX file",
+    )
+    predict.add_argument("--version", type=int, default=None, help="this registered version, not the alias")
+    predict.add_argument("--output", metavar="FILE", default=None, help="write CSV here instead of a table")
+
     run = commands.add_parser(
         "run", help="run the whole pipeline through Prefect (cached steps are skipped), logging to MLflow"
     )
@@ -177,7 +196,18 @@ def build_parser() -> argparse.ArgumentParser:
     ui = commands.add_parser("ui", help="open the MLflow UI on the project's tracking store")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=5000)
+    ui.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (default 1: one person's browser; MLflow's 4 take far longer to start)",
+    )
     ui.add_argument("--print-command", action="store_true", help="print the command instead of running it")
+    ui.add_argument(
+        "--open",
+        action="store_true",
+        help="open each dataset's pipeline runs in a browser once the UI answers",
+    )
     return parser
 
 
@@ -264,6 +294,7 @@ def _orchestrate(arguments: argparse.Namespace, params: Params, paths: ProjectPa
             root=str(paths.root),
             params_file=params_file,
         )
+        print_results(summaries)
         if any(summary.get("dvc_committed") for summary in summaries.values()):
             _log(SHARE_HINT)
         return 0
@@ -284,6 +315,43 @@ def _orchestrate(arguments: argparse.Namespace, params: Params, paths: ProjectPa
     if not deployed["workers_online"]:
         _log(f"no worker polls pool {deployed['work_pool']} yet: its runs wait until one does (`seqlab up`)")
     return 0
+
+
+def results_table(summaries: dict[str, Any]) -> list[str]:
+    """One row per dataset of a run: its best model and metric, the best baseline, the gap, the champion."""
+    from seqlab.registry import format_value, gap
+
+    header = ("dataset", "best model", "test metric", "best baseline", "difference", "champion")
+    rows = [header]
+    for dataset, summary in summaries.items():
+        result = summary.get("registry") or {}
+        if "best_baseline" not in result:  # registered by an older seqlab: no comparison recorded
+            continue
+        metric, unit, higher = result["metric"], result.get("unit"), bool(result["higher_is_better"])
+        value, reference = float(result["value"]), float(result["best_baseline_value"])
+        champion = result.get("champion_version")
+        rows.append(
+            (
+                dataset,
+                result["model"],
+                f"{metric.removeprefix('test_')} {format_value(value, metric, unit)}",
+                f"{result['best_baseline']} {format_value(reference, metric, unit)}",
+                gap(value, reference, metric, higher, unit),
+                (f"v{champion}" + (" (new)" if result["champion_moved"] else "")) if champion else "none",
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+
+
+def print_results(summaries: dict[str, Any]) -> None:
+    """End ``seqlab run`` with what won, by how much over the best baseline, and where to look."""
+    lines = results_table(summaries)
+    if len(lines) < 2:
+        return
+    print("", *lines, "", "compare them in the MLflow UI: `make ui` (or `seqlab ui`)", sep="\n", flush=True)
 
 
 def _print_services(rows: Sequence[dict[str, Any]]) -> None:
@@ -337,7 +405,7 @@ def project_environment(root: Path) -> Iterator[dict[str, str]]:
                 os.environ[name] = value
 
 
-def ui_command(paths: ProjectPaths, host: str, port: int) -> list[str]:
+def ui_command(paths: ProjectPaths, host: str, port: int, workers: int = 1) -> list[str]:
     """Build the ``mlflow ui`` command line for the project's store (``MLFLOW_TRACKING_URI`` wins)."""
     from seqlab import tracking
 
@@ -354,21 +422,146 @@ def ui_command(paths: ProjectPaths, host: str, port: int) -> list[str]:
         host,
         "--port",
         str(port),
+        "--workers",
+        str(workers),
     ]
 
 
+def pipeline_runs_view(metric: str, higher_is_better: bool) -> dict[str, Any]:
+    """Return the runs-page state comparing a dataset's pipelines: best test metric first, baseline beside.
+
+    Keys as MLflow's UI (3.17) names them: its search facets and the column keys ``metrics.`name```.
+    """
+    from seqlab.tracking import KIND_TAG
+
+    columns = [
+        "attributes.`Description`",  # the run's note: what won, by how much, whether it was promoted
+        f"metrics.`{metric}`",
+        f"metrics.`best_baseline_{metric}`",
+        "metrics.`skill_vs_best_baseline`",
+    ]
+    return {
+        "searchFilter": f"tags.`{KIND_TAG}` = 'pipeline'",
+        "orderByKey": f"metrics.`{metric}`",
+        "orderByAsc": not higher_is_better,
+        "selectedColumns": columns,
+        "columnOrder": columns,
+    }
+
+
+def runs_page_url(
+    base_url: str, experiment_id: str, view: dict[str, Any], saved_as: str | None = None
+) -> str:
+    """Link to an experiment's runs page showing ``view``.
+
+    By the key it was saved under (``Tracker.save_runs_view``): filter, sort and columns. Unsaved,
+    the URL's own parameters carry the filter and the sort only; MLflow takes no columns from a URL.
+    """
+    from urllib.parse import quote, urlencode
+
+    page = f"{base_url.rstrip('/')}/#/experiments/{quote(experiment_id, safe='')}/runs"
+    if saved_as:
+        return f"{page}?{urlencode({'viewStateShareKey': saved_as}, quote_via=quote)}"
+    facets = {
+        "searchFilter": view["searchFilter"],
+        "orderByKey": view["orderByKey"],
+        "orderByAsc": str(view["orderByAsc"]).lower(),
+    }
+    return f"{page}?{urlencode(facets, quote_via=quote)}"
+
+
+def _pipeline_view_links(
+    arguments: argparse.Namespace, paths: ProjectPaths, uri: str, base_url: str
+) -> dict[str, str]:
+    """Save each dataset's pipeline view in its experiment; return the link to it by dataset."""
+    from seqlab import recording, tracking
+    from seqlab.modalities import modality
+
+    store = tracking.sqlite_file(uri)
+    if store is not None and not store.is_file():
+        _log(f"no runs yet in {store}: `make smoke` records some")
+        return {}
+    try:
+        params = load_params(arguments.params, arguments.param)
+    except ConfigError as error:
+        _log(f"no links to the pipeline runs of each dataset: {error}")
+        return {}
+    tracker = tracking.Tracker(paths.root, uri)
+    links = {}
+    for dataset, config in params.datasets.items():
+        experiment = tracker.find_experiment(recording.experiment_name(dataset, params))
+        if experiment is None:
+            continue
+        kind = modality(config)
+        view = pipeline_runs_view(kind.metric, kind.higher_is_better)
+        try:
+            tracker.save_runs_view(experiment, PIPELINE_VIEW_KEY, PIPELINE_VIEW_NAME, view)
+            saved_as: str | None = PIPELINE_VIEW_KEY
+        except Exception as error:  # a read-only store or server: the link still filters and sorts
+            _log(f"{dataset}: could not save the pipeline view ({error}); the link shows no metric columns")
+            saved_as = None
+        links[dataset] = runs_page_url(base_url, experiment, view, saved_as)
+    return links
+
+
+def _browser_available() -> bool:
+    return sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+
+
+def open_when_serving(health_url: str, links: Sequence[str], deadline_seconds: float = 300.0) -> None:
+    """Open ``links`` in the default browser once ``health_url`` answers (the UI can take a minute)."""
+    import urllib.request
+    import webbrowser
+
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(health_url, timeout=5):
+                break
+        except OSError:
+            time.sleep(1)
+    else:
+        return
+    for link in links:
+        webbrowser.open_new_tab(link)
+
+
 def _ui(arguments: argparse.Namespace, paths: ProjectPaths) -> int:
+    import subprocess
+
     from seqlab import tracking
 
     uri = tracking.tracking_uri(paths.root)
-    if uri.startswith(("http://", "https://")):
-        print(f"MLFLOW_TRACKING_URI points at a tracking server: open {uri} in a browser")
-        return 0
-    command = ui_command(paths, arguments.host, arguments.port)
-    if arguments.print_command:
+    remote = uri.startswith(("http://", "https://"))
+    command = ui_command(paths, arguments.host, arguments.port, arguments.workers)
+    if arguments.print_command and not remote:
         print(" ".join(command))
         return 0
-    _log(f"MLflow UI on http://{arguments.host}:{arguments.port} (store {command[5]}); Ctrl-C stops it")
+    base_url = uri if remote else f"http://{arguments.host}:{arguments.port}"
+    try:
+        links = _pipeline_view_links(arguments, paths, uri, base_url)
+    except Exception as error:  # the UI matters more than the links: say why there are none, go on
+        _log(f"no links to the pipeline runs of each dataset: {type(error).__name__}: {error}")
+        links = {}
+    if links:
+        print("pipeline runs of each dataset, best first, beside the best baseline:")
+        print("\n".join(f"  {dataset}: {link}" for dataset, link in links.items()), flush=True)
+    urls = list(links.values()) or [base_url]
+    if arguments.open and _browser_available():
+        opener = "import sys; from seqlab.cli import open_when_serving as o; o(sys.argv[1], sys.argv[2:])"
+        health = f"{base_url.rstrip('/')}/health"
+        subprocess.Popen(
+            [sys.executable, "-c", opener, health, *urls],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    if remote:
+        print(f"MLFLOW_TRACKING_URI points at a tracking server: open {uri} in a browser")
+        return 0
+    _log(f"MLflow UI on {base_url} (store {command[5]}); Ctrl-C stops it")
     os.execv(command[0], command)
     return 0  # not reached
 
@@ -402,6 +595,26 @@ def _reproduce(arguments: argparse.Namespace, paths: ProjectPaths) -> int:
     if report["folder"]:
         print(f"  the clone: {report['folder']}")
     return 0 if report["matches"] else 1
+
+
+def _predict(arguments: argparse.Namespace, params: Params, paths: ProjectPaths) -> int:
+    """``seqlab predict``: the champion's (or a version's) predictions as a table, or a CSV file."""
+    from seqlab.champion import registered_model_name
+    from seqlab.predict import format_table, predict_file, write_csv
+    from seqlab.tracking import Tracker
+
+    config = params.dataset(arguments.dataset)  # an unknown dataset fails naming the configured ones
+    version = None if arguments.version is None else str(arguments.version)
+    name = registered_model_name(arguments.dataset, params)
+    alias, input_file = params.pipeline.champion_alias, Path(arguments.input)
+    result = predict_file(Tracker(paths.root), name, alias, version, input_file, config.modality)
+    _log(f"{result.description}: {len(result.table)} prediction(s) of {arguments.input}")
+    if arguments.output:
+        write_csv(result.table, Path(arguments.output))
+        _log(f"wrote {arguments.output}")
+    else:
+        print(format_table(result.table))
+    return 0
 
 
 def _print_summary(summary: dict[str, Any], indent: str = "") -> None:
@@ -454,6 +667,8 @@ def _command(arguments: argparse.Namespace, paths: ProjectPaths) -> int:
         params = load_params(arguments.params, arguments.param, profile)
         if arguments.command in ("run", "deploy"):
             return _orchestrate(arguments, params, paths)
+        if arguments.command == "predict":
+            return _predict(arguments, params, paths)
         from seqlab import stages
 
         if arguments.command == "datasets":

@@ -14,6 +14,7 @@ from seqlab.fileio import atomic_open
 
 ROW_KINDS = ("baseline", "trial", "variant")
 SKILL_COLUMN = "skill_vs_best_baseline"
+DECISION_THRESHOLD = 0.5  # a binary classifier says positive from this probability on
 
 
 def _finite_array(values: Any, argument: str) -> np.ndarray:
@@ -83,7 +84,9 @@ def regression_metrics(
 # --------------------------------------------------------------------------- classification
 
 
-def classification_metrics(y_true: Any, probabilities: Any, threshold: float = 0.5) -> dict[str, float]:
+def classification_metrics(
+    y_true: Any, probabilities: Any, threshold: float = DECISION_THRESHOLD
+) -> dict[str, float]:
     """Score binary probabilities: accuracy/F1/confusion at ``threshold`` and the threshold-free AUC."""
     from sklearn.metrics import roc_auc_score
 

@@ -339,6 +339,70 @@ def test_ui_prints_the_store_it_would_serve(
     assert "mlflow ui --backend-store-uri" in printed and "--port 5123" in printed
 
 
+def test_the_pipeline_view_compares_test_metrics_best_first() -> None:
+    from seqlab.cli import pipeline_runs_view
+
+    series = pipeline_runs_view("test_mae", higher_is_better=False)
+    assert series["searchFilter"] == "tags.`seqlab.kind` = 'pipeline'"
+    assert (series["orderByKey"], series["orderByAsc"]) == ("metrics.`test_mae`", True)
+    metrics = ["test_mae", "best_baseline_test_mae", "skill_vs_best_baseline"]
+    columns = ["attributes.`Description`", *(f"metrics.`{name}`" for name in metrics)]
+    assert series["selectedColumns"] == series["columnOrder"] == columns
+    text = pipeline_runs_view("test_accuracy", higher_is_better=True)
+    assert (text["orderByKey"], text["orderByAsc"]) == ("metrics.`test_accuracy`", False)
+    assert "metrics.`best_baseline_test_accuracy`" in text["selectedColumns"]
+
+
+def test_runs_page_links_open_a_saved_view_or_carry_filter_and_sort() -> None:
+    from seqlab.cli import pipeline_runs_view, runs_page_url
+
+    view = pipeline_runs_view("test_mae", higher_is_better=False)
+    assert (
+        runs_page_url("http://127.0.0.1:5000/", "3", view, saved_as="seqlab-pipelines")
+        == "http://127.0.0.1:5000/#/experiments/3/runs?viewStateShareKey=seqlab-pipelines"
+    )
+    assert runs_page_url("http://h:5000", "3", view) == (
+        "http://h:5000/#/experiments/3/runs?searchFilter=tags.%60seqlab.kind%60%20%3D%20%27pipeline%27"
+        "&orderByKey=metrics.%60test_mae%60&orderByAsc=true"
+    )
+
+
+def test_ui_saves_and_links_each_dataset_pipeline_view(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seqlab import tracking
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    executed: list[list[str]] = []
+    monkeypatch.setattr(os, "execv", lambda path, command: executed.append(command))
+    experiment = tracking.experiment_id(tmp_path, "seqlab-synthetic")  # the only dataset with runs
+
+    assert seqlab(tmp_path, "ui", "--port", "5123") == 0
+    printed = capsys.readouterr().out
+    link = f"http://127.0.0.1:5123/#/experiments/{experiment}/runs?viewStateShareKey=seqlab-pipelines"
+    assert f"  synthetic: {link}" in printed.splitlines()
+    assert "imdb" not in printed  # no experiment, no link
+    assert executed and executed[0][3] == "ui"
+    tags = tracking.client(tmp_path).get_experiment(experiment).tags
+    saved = json.loads(tags["mlflow.sharedViewState.seqlab-pipelines"])
+    assert saved["name"] == "seqlab: pipeline runs"
+    assert json.loads(saved["state"])["orderByKey"] == "metrics.`test_mae`"
+
+    assert seqlab(tmp_path, "ui", "--port", "5123") == 0  # unchanged: not rewritten
+    again = tracking.client(tmp_path).get_experiment(experiment).tags
+    assert again["mlflow.sharedViewState.seqlab-pipelines"] == tags["mlflow.sharedViewState.seqlab-pipelines"]
+
+
+def test_ui_without_a_store_links_nothing_and_creates_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setattr(os, "execv", lambda path, command: None)
+    assert seqlab(tmp_path, "ui") == 0
+    assert "no runs yet" in capsys.readouterr().err
+    assert not (tmp_path / "mlflow.db").exists()
+
+
 # --------------------------------------------------------------------------- the lasting stack (seqlab up)
 
 
@@ -454,3 +518,52 @@ def test_reproduce_takes_a_run_id_and_refuses_a_negative_tolerance(
         with pytest.raises(SystemExit):
             build_parser().parse_args(["reproduce", "r", "--tolerance", bad])
         assert f"expected a number >= 0 (a relative difference), got '{bad}'" in capsys.readouterr().err
+
+
+def test_the_run_ends_with_one_row_per_dataset_saying_who_won_and_by_how_much() -> None:
+    from seqlab.cli import results_table
+
+    giss = {
+        "model": "variant none · gru(32)",
+        "metric": "test_mae",
+        "unit": "°C",
+        "higher_is_better": False,
+        "value": 1.2141,
+        "best_baseline": "climatology_trend_ar",
+        "best_baseline_value": 1.0481,
+        "champion_version": None,
+        "champion_moved": False,
+    }
+    mnist = {
+        **giss,
+        "model": "variant dropout · lstm(128)",
+        "metric": "test_accuracy",
+        "unit": None,
+        "higher_is_better": True,
+        "value": 0.975,
+        "best_baseline": "dense_network",
+        "best_baseline_value": 0.95,
+        "champion_version": "3",
+        "champion_moved": True,
+    }
+    header, first, second = results_table({"giss": {"registry": giss}, "mnist": {"registry": mnist}})
+    assert header.split() == [
+        "dataset",
+        "best",
+        "model",
+        "test",
+        "metric",
+        "best",
+        "baseline",
+        "difference",
+        "champion",
+    ]
+    assert (
+        first.split("  ")[0] == "giss"
+        and "mae 1.214 °C" in first
+        and "climatology_trend_ar 1.048 °C" in first
+    )
+    assert "0.166 °C (15.8%) worse" in first and first.endswith("none")
+    assert "accuracy 97.50%" in second and "2.50 points better" in second and second.endswith("v3 (new)")
+    # a summary registered by an older seqlab has no comparison: no row rather than a wrong one
+    assert len(results_table({"old": {"registry": {"version": "1"}}})) == 1

@@ -99,21 +99,39 @@ def test_history_and_params_are_flattened_and_stepped(
 def test_model_logging_leaves_no_process_wide_store_behind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import keras
     import mlflow
-    import numpy as np
+    import pandas as pd
 
     monkeypatch.delenv(tracking.TRACKING_ENV, raising=False)
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-    example = np.zeros((2, 3), dtype="float32")
+    code = tmp_path / "doubling.py"  # a pyfunc from code, as seqlab logs its models
+    code.write_text(
+        "import mlflow\n\n\nclass Doubling(mlflow.pyfunc.PythonModel):\n"
+        "    def predict(self, context, model_input, params=None):\n"
+        "        return model_input * 2\n\n\nmlflow.models.set_model(Doubling())\n"
+    )
+    example = pd.DataFrame({"value": [1.0, 2.0]})
     for store in ("a", "b"):  # the second store must not find the first one's settings
         tracker = tracking.Tracker(tmp_path / store)
         run_id = tracker.start_run(tracker.experiment("seqlab-test"), "v", "variant")
-        uri = tracker.log_keras_model(run_id, model, example, ["keras"])
+        uri = tracker.log_pyfunc_model(run_id, code, {}, [], example, {"value": "double"}, ["mlflow"])
         assert tracker.register("seqlab-test", uri, run_id, tags={}) == "1"
         assert tracker.client.get_run(run_id).info.status == "FINISHED"
         assert tracking.TRACKING_ENV not in os.environ
         assert mlflow.get_tracking_uri() != tracker.uri  # MLflow's own default again, not our store
+        loaded = tracker.load_pyfunc_model("models:/seqlab-test/1")
+        assert loaded.predict(example)["value"].tolist() == [2.0, 4.0]
+        assert tracker.latest_version("seqlab-test") == ("1", {})
+        assert tracker.version_exists("seqlab-test", "1") and not tracker.version_exists("seqlab-test", "2")
+        assert tracking.TRACKING_ENV not in os.environ
+    with pytest.raises(RuntimeError, match="models:/seqlab-test/7"):
+        tracker.load_pyfunc_model("models:/seqlab-test/7")
+    # a run recorded after the fact keeps the end of the work it records (a variant's fit)
+    run_id = tracker.start_run(tracker.experiment("seqlab-test"), "v", "variant")
+    started = tracker.client.get_run(run_id).info.start_time
+    tracker.client.set_terminated(run_id, "FINISHED", end_time=started + 1234)
+    tracker.log_pyfunc_model(run_id, code, {}, [], example, {"value": "double"}, ["mlflow"])
+    ended = tracker.client.get_run(run_id).info
+    assert (ended.status, ended.end_time) == ("FINISHED", started + 1234)
 
 
 CONCURRENT_STARTERS = 8

@@ -87,15 +87,29 @@ class PreparedData(ABC):
     def test_fingerprint(self) -> str:
         """Hash of what models are scored on, in real units: scores compare only on equal test data."""
 
+    # What the training losses and metrics are measured in (the learning curves' y axes); None: as is.
+    training_units: str | None = None
+
+    @property
+    def metric_unit(self) -> str | None:
+        """Unit of the ranking metric and of a forecast's values (a series' °C); None for scores."""
+        return None
+
     @abstractmethod
     def plots(
         self,
         best: str,
+        model: str,
         predictions: dict[str, np.ndarray],
+        best_baseline: str,
         baseline_predictions: dict[str, np.ndarray],
         folder: Path,
     ) -> list[Path]:
-        """Draw the modality's test plots (forecast, ROC, confusion matrix, ...) into ``folder``."""
+        """Draw the best variant's test plots (forecast, residuals, ROC, confusion matrix) into ``folder``.
+
+        ``best`` names the best variant, ``model`` its configuration (:func:`seqlab.families.model_label`),
+        ``best_baseline`` the strongest baseline: every title names what it shows.
+        """
 
     CHART_FIGURE = "confusion_matrix.png"  # the figure of :meth:`plots` that :meth:`chart` shows
 
@@ -117,8 +131,16 @@ class PreparedData(ABC):
         return chosen
 
     @abstractmethod
-    def input_example(self, hyperparameters: dict[str, Any]) -> np.ndarray:
-        """Return a few test inputs, logged with a registered model to give it a signature."""
+    def input_example(self, hyperparameters: dict[str, Any]) -> Any:
+        """Return a few test inputs as a user gives them to the registered model (:mod:`seqlab.serving`)."""
+
+    @abstractmethod
+    def serving_spec(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        """Return what a served model of these hyperparameters needs to turn raw inputs into its rows."""
+
+    def serving_files(self) -> dict[str, Path]:
+        """Files a served model reads besides its spec (the vocabulary), by artifact name."""
+        return {}
 
     @property
     def vocabulary_size(self) -> int | None:

@@ -130,7 +130,9 @@ class ImageData(PreparedData):
     def plots(
         self,
         best: str,
+        model: str,
         predictions: dict[str, np.ndarray],
+        best_baseline: str,
         baseline_predictions: dict[str, np.ndarray],
         folder: Path,
     ) -> list[Path]:
@@ -140,13 +142,25 @@ class ImageData(PreparedData):
         guesses = np.asarray(predictions[best]).argmax(axis=1)
         return [
             plots.plot_class_confusion(
-                self.arrays["y_test"], guesses, folder / "confusion_matrix.png", self.classes
+                self.arrays["y_test"],
+                guesses,
+                folder / "confusion_matrix.png",
+                self.classes,
+                title=plots.subject(self.dataset.name, best, model),
             )
         ]
 
     def input_example(self, hyperparameters: dict[str, Any]) -> np.ndarray:
-        """Return the first five test images."""
-        return self.images("test")[:5]
+        """Return the first two test images as in the MNIST files: pixel values 0..255."""
+        return self.arrays["x_test"][:2]
+
+    def serving_spec(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        """Return the image shape, pixel scaling and class names."""
+        return {
+            "image_shape": [int(size) for size in self.manifest["image_shape"]],
+            "pixel_scale": PIXEL_SCALE,
+            "classes": [str(digit) for digit in range(self.classes)],
+        }
 
 
 class ImageModality(Modality):

@@ -27,6 +27,8 @@ CALENDAR_HARMONICS_MAX = 4
 CHART_STEPS = 730  # what `dvc plots` draws of a test period: two years of days, all of a monthly one
 DATE_FORMATS = {"MS": "%Y-%m", "D": "%Y-%m-%d"}
 FREQUENCY_NAMES = {"MS": "monthly", "D": "daily"}
+# The history a served model reads (seqlab.serving): the time, as a date or as a position, and the value.
+DATE_COLUMN, TIME_COLUMN, VALUE_COLUMN = "date", "time", "value"
 
 
 def _series_config(dataset: DatasetConfig) -> SeriesDataset:
@@ -199,35 +201,43 @@ class SeriesData(PreparedData):
             digest.update(" ".join(self.dates[i] for i in target_index[:, 0]).encode())
         return digest.hexdigest()
 
+    training_units = "normalised units"  # models train on (value - mean) / std of the training period
+
+    @property
+    def metric_unit(self) -> str | None:
+        """The series' unit (°C for the temperatures), which MAE and the forecasts share."""
+        return self.dataset.kind.unit_of(self.dataset)
+
     def plots(
         self,
         best: str,
+        model: str,
         predictions: dict[str, np.ndarray],
+        best_baseline: str,
         baseline_predictions: dict[str, np.ndarray],
         folder: Path,
     ) -> list[Path]:
-        """Forecasts of every variant and baseline against the test period, and the best one's residuals."""
+        """Draw the best variant's and best baseline's test forecasts, and the variant's residuals."""
         from seqlab import plots
 
         target_index = self.arrays["test_target_index"][:, 0]
         axis: Any = [self.dates[i] for i in target_index] if self.dates else target_index
         actual = self.arrays["values"][target_index]
-        real = {
-            name: np.asarray(forecast)[:, 0] * self.std + self.mean for name, forecast in predictions.items()
-        }
-        shown = dict(real)
-        for name, forecast in baseline_predictions.items():
-            shown[f"baseline {name}"] = np.asarray(forecast)[:, 0] * self.std + self.mean
+        forecast = np.asarray(predictions[best])[:, 0] * self.std + self.mean
+        baseline = np.asarray(baseline_predictions[best_baseline])[:, 0] * self.std + self.mean
+        name = plots.subject(self.dataset.name, best, model)
         return [
             plots.plot_forecast(
                 axis,
                 actual,
-                shown,
+                {f"variant {best} · {model}": forecast, f"baseline {best_baseline}": baseline},
                 folder / "forecast.png",
-                title=f"{self.dataset.name}: test period",
-                zoom=min(120, len(actual)),
+                title=f"{name} vs baseline {best_baseline}",
+                unit=self.metric_unit,
             ),
-            plots.plot_residuals(axis, actual, real[best], folder / "residuals.png"),
+            plots.plot_residuals(
+                axis, actual, forecast, folder / "residuals.png", title=name, unit=self.metric_unit
+            ),
         ]
 
     def chart(
@@ -275,9 +285,34 @@ class SeriesData(PreparedData):
         table.to_csv(destination, index=False)
         return destination
 
-    def input_example(self, hyperparameters: dict[str, Any]) -> np.ndarray:
-        """Return the first five test rows as the model reads them."""
-        return model_inputs(self.inputs("test")[:5], hyperparameters)
+    def _model_window(self, hyperparameters: dict[str, Any]) -> int:
+        """Return the window a model of these hyperparameters reads (a tuned one, or the prepared one)."""
+        size = hyperparameters.get("window_size")
+        return int(size) if size is not None else int(self.manifest["params"]["window_size"])
+
+    def input_example(self, hyperparameters: dict[str, Any]) -> pd.DataFrame:
+        """Return the history of the last test forecast: the dates (or times) and values it reads."""
+        target = int(self.arrays["test_target_index"][-1, 0])
+        positions = np.arange(target - self._model_window(hyperparameters), target)
+        if self.dates:
+            times: Any = [self.dates[i] for i in positions]
+            return pd.DataFrame({DATE_COLUMN: times, VALUE_COLUMN: self.arrays["values"][positions]})
+        return pd.DataFrame({TIME_COLUMN: positions, VALUE_COLUMN: self.arrays["values"][positions]})
+
+    def serving_spec(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        """Return window, horizon, calendar harmonics, training normalisation, seasons and date format."""
+        date_formats = {name: DATE_FORMATS[frequency] for frequency, name in FREQUENCY_NAMES.items()}
+        return {
+            "window_size": self._model_window(hyperparameters),
+            "horizon": int(self.manifest["params"]["horizon"]),
+            "calendar_harmonics": int(hyperparameters.get("calendar_harmonics", 0) or 0),
+            "normalization": {"mean": self.mean, "std": self.std},
+            "season": {"kind": self.season_kind, "count": self.season_count},
+            "columns": {"time": DATE_COLUMN if self.dates else TIME_COLUMN, "value": VALUE_COLUMN},
+            "date_format": date_formats[self.season_kind] if self.dates else None,
+            "unit": self.dataset.kind.unit_of(self.dataset),
+            "series_ends": self.manifest["series"]["test_period"]["last"],
+        }
 
 
 class SeriesModality(Modality):

@@ -17,6 +17,9 @@ from seqlab.fileio import save_arrays, sha256_file, write_json
 from seqlab.modalities import Builder, Log, Modality, PreparedData, array_record, load_arrays
 from seqlab.prep.text import LengthStats, encode, fit_vocabulary, pad
 
+# A table of reviews given to a served model (seqlab.serving): the first of these columns it has.
+REVIEW_COLUMNS: tuple[str, ...] = ("review", "text")
+
 
 def _text_config(dataset: DatasetConfig) -> TextDataset:
     if not isinstance(dataset, TextDataset):
@@ -128,22 +131,54 @@ class TextData(PreparedData):
     def plots(
         self,
         best: str,
+        model: str,
         predictions: dict[str, np.ndarray],
+        best_baseline: str,
         baseline_predictions: dict[str, np.ndarray],
         folder: Path,
     ) -> list[Path]:
-        """ROC curve and confusion matrix of the best variant."""
+        """ROC curve (beside the best baseline's) and confusion matrix of the best variant."""
         from seqlab import plots
+        from seqlab.evaluation import DECISION_THRESHOLD
 
         y_test = self.arrays["y_test"]
+        name = plots.subject(self.dataset.name, best, model)
+        reference = (f"baseline {best_baseline}", baseline_predictions[best_baseline])
         return [
-            plots.plot_roc(y_test, predictions[best], folder / "roc.png"),
-            plots.plot_confusion_matrix(y_test, predictions[best], folder / "confusion_matrix.png"),
+            plots.plot_roc(y_test, predictions[best], folder / "roc.png", title=name, reference=reference),
+            plots.plot_confusion_matrix(
+                y_test,
+                predictions[best],
+                folder / "confusion_matrix.png",
+                title=name,
+                threshold=DECISION_THRESHOLD,
+            ),
         ]
 
-    def input_example(self, hyperparameters: dict[str, Any]) -> np.ndarray:
-        """Return the first five test reviews' ids."""
-        return self.arrays["x_test"][:5].astype("int32")
+    def input_example(self, hyperparameters: dict[str, Any]) -> pd.DataFrame:
+        """Return the first two test reviews' texts."""
+        test = self.texts[self.texts["split"] == "test"]
+        return pd.DataFrame({REVIEW_COLUMNS[0]: test["text"].head(2).tolist()})
+
+    def serving_spec(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        """Return padding and truncation to ``max_len``, the vocabulary size, the labels and threshold."""
+        from seqlab.evaluation import DECISION_THRESHOLD
+
+        settings = self.manifest["params"]
+        return {
+            "columns": list(REVIEW_COLUMNS),
+            "max_len": int(settings["max_len"]),
+            "padding": settings["padding"],
+            "truncating": settings["truncating"],
+            "pad_value": int(settings["pad_value"]),
+            "vocabulary_size": self.vocabulary_size,
+            "labels": ["negative", "positive"],  # label 0 and 1 (seqlab.data.imdb.LABELS)
+            "threshold": DECISION_THRESHOLD,
+        }
+
+    def serving_files(self) -> dict[str, Path]:
+        """Return the vocabulary the reviews are encoded with."""
+        return {"vocabulary": self.folder / str(self.manifest["vocabulary"]["file"])}
 
 
 class TextModality(Modality):
