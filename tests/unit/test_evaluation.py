@@ -1,4 +1,4 @@
-"""Metrics, skill, leaderboards and report plots on hand-computed examples."""
+"""Metrics, skill and leaderboards on hand-computed examples (the plots: test_plots.py)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,6 @@ from seqlab.evaluation import (
     regression_metrics,
     skill,
     write_leaderboard,
-)
-from seqlab.plots import (
-    plot_class_confusion,
-    plot_confusion_matrix,
-    plot_forecast,
-    plot_learning_curves,
-    plot_residuals,
-    plot_roc,
 )
 
 # --------------------------------------------------------------------------- regression
@@ -171,75 +163,3 @@ def test_write_leaderboard_writes_csv_and_markdown_that_parse_back(tmp_path: Pat
     assert lines[0].startswith("| model") and "skill_vs_best_baseline" in lines[0]
     assert len(lines) == 2 + len(ROWS)
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["board.csv", "board.md"]
-
-
-# --------------------------------------------------------------------------- plots
-
-
-def assert_png(path: Path) -> None:
-    assert path.is_file() and path.stat().st_size > 1000
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert [entry.name for entry in path.parent.iterdir() if entry.name.endswith(".tmp")] == []
-
-
-def test_plot_learning_curves(tmp_path: Path) -> None:
-    history = {
-        "loss": [1.0, 0.6, 0.4],
-        "val_loss": [1.1, 0.8, 0.7],
-        "mae": [0.9, 0.5, 0.3],
-        "val_mae": [1, 0.7, 0.6],
-    }
-    written = plot_learning_curves(history, tmp_path / "curves.png")
-    assert written == tmp_path / "curves.png"
-    assert_png(written)
-    with pytest.raises(ValueError, match="history"):
-        plot_learning_curves({}, tmp_path / "empty.png")
-
-
-def test_plot_forecast_on_dates_and_on_an_integer_axis(tmp_path: Path) -> None:
-    dates = pd.date_range("2016-01-01", periods=48, freq="MS").strftime("%Y-%m").tolist()
-    actual = np.sin(np.arange(48) / 2)
-    predictions = {"persistence": np.roll(actual, 1), "model": actual + 0.1}
-    assert_png(plot_forecast(dates, actual, predictions, tmp_path / "giss.png", "GISS test", zoom=12))
-    daily = pd.date_range("1991-01-01", periods=400, freq="D").strftime("%Y-%m-%d").tolist()
-    assert_png(
-        plot_forecast(daily, np.arange(400.0), {"m": np.arange(400.0)}, tmp_path / "cet.png", "CET", zoom=90)
-    )
-    assert_png(
-        plot_forecast(
-            np.arange(1000, 1461), np.arange(461.0), {"m": np.ones(461)}, tmp_path / "syn.png", "s", None
-        )
-    )
-    with pytest.raises(ValueError, match="predictions"):
-        plot_forecast(dates, actual, {"short": actual[:5]}, tmp_path / "bad.png", "bad", None)
-    with pytest.raises(ValueError, match="dates_or_index"):
-        plot_forecast(dates[:5], actual, predictions, tmp_path / "bad.png", "bad", None)
-
-
-def test_plot_residuals(tmp_path: Path) -> None:
-    dates = pd.date_range("2016-01-01", periods=48, freq="MS").strftime("%Y-%m").tolist()
-    rng = np.random.default_rng(0)
-    actual = rng.normal(size=48)
-    assert_png(plot_residuals(dates, actual, actual + rng.normal(size=48), tmp_path / "residuals.png"))
-
-
-def test_plot_roc_and_confusion_matrix(tmp_path: Path) -> None:
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 2, 200)
-    probabilities = np.clip(labels * 0.3 + rng.uniform(0, 0.7, 200), 0, 1)
-    assert_png(plot_roc(labels, probabilities, tmp_path / "roc.png"))
-    assert_png(plot_confusion_matrix(labels, probabilities, tmp_path / "confusion.png"))
-    with pytest.raises(ValueError, match="y_true"):
-        plot_roc(np.ones(5), np.ones(5) / 2, tmp_path / "bad.png")
-
-
-def test_plot_class_confusion(tmp_path: Path) -> None:
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 10, 300)
-    guesses = np.where(rng.random(300) < 0.8, labels, rng.integers(0, 10, 300))
-    assert_png(plot_class_confusion(labels, guesses, tmp_path / "classes.png", 10))
-    with pytest.raises(ValueError, match="do not match"):
-        plot_class_confusion(labels, guesses[:-1], tmp_path / "bad.png", 10)
-    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.9"):
-        plot_class_confusion(labels, np.full(300, 10), tmp_path / "bad.png", 10)
-    assert not (tmp_path / "bad.png").exists()

@@ -9,6 +9,7 @@ split (``charts/``).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,16 +20,19 @@ import pandas as pd
 from seqlab import evaluation
 from seqlab.artifacts import Evaluation, SearchResult, TrainSummary, read_baseline_metrics
 from seqlab.datasets import DatasetConfig
+from seqlab.families import model_label
 from seqlab.fileio import atomic_directory, atomic_path
 from seqlab.modalities import modality
 from seqlab.modelling import load_keras_model, score_model
 from seqlab.paths import ProjectPaths
+from seqlab.runtime import load_keras
 
 Log = Callable[[str], None]
 
 
 def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> dict[str, Any]:
     """Score each variant, rank everything against the best baseline, write the leaderboard and plots."""
+    load_keras()
     kind = modality(dataset)
     data = kind.load(dataset, paths)
     metric, higher_is_better = kind.metric, kind.higher_is_better
@@ -40,8 +44,10 @@ def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
 
     variant_metrics: dict[str, dict[str, float]] = {}
     predictions: dict[str, np.ndarray] = {}
+    losses: dict[str, str] = {}
     for name, fit in summary.variants.items():
         model = load_keras_model(paths.results_dir(dataset.name, "train") / name / "model.keras")
+        losses[name] = loss_name(model)
         metrics, predictions[name] = score_model(data, model, fit.hyperparameters)
         metrics["skill_vs_best_baseline"] = evaluation.skill(metrics[metric], best_value, higher_is_better)
         variant_metrics[name] = metrics
@@ -76,10 +82,33 @@ def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
         baseline_predictions = {name: archive[name] for name in archive.files}
     from seqlab import plots
 
+    labels = {name: model_label(fit.hyperparameters) for name, fit in summary.variants.items()}
     with atomic_directory(out / "plots") as folder:  # the plots of this evaluation, whole, or the old ones
         for name, fit in summary.variants.items():
-            plots.plot_learning_curves(fit.history, folder / f"learning_curves_{name}.png")
-        data.plots(best_variant, predictions, baseline_predictions, folder)
+            plots.plot_learning_curves(
+                fit.history,
+                folder / f"learning_curves_{name}.png",
+                title=plots.subject(dataset.name, name, labels[name]),
+                best_epoch=fit.best_epoch,
+                loss=losses[name],
+                units=data.training_units,
+            )
+        data.plots(best_variant, labels[best_variant], predictions, best_name, baseline_predictions, folder)
+        plots.plot_comparison(
+            {f"variant {name}": values[metric] for name, values in variant_metrics.items()},
+            {
+                name: values[metric]
+                for name, values in baseline_metrics.items()
+                if _finite(values.get(metric))
+            },
+            folder / "comparison.png",
+            best_model=f"variant {best_variant}",
+            best_baseline=best_name,
+            metric=metric,
+            higher_is_better=higher_is_better,
+            title=f"{dataset.name} · {labels[best_variant]}",
+            unit=data.metric_unit,
+        )
     with atomic_directory(out / "charts") as folder:
         data.chart(out / "plots", folder, best_variant, predictions, best_name, baseline_predictions)
     write_learning_curves(summary, out / "learning_curves.csv")
@@ -94,6 +123,17 @@ def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
     )
     result.write(paths, dataset.name, best_epoch=summary.variants[best_variant].best_epoch)
     return result.as_dict()
+
+
+def loss_name(model: Any) -> str:
+    """Return the name of a compiled Keras model's loss (``huber_loss``, ``binary_crossentropy``)."""
+    loss = getattr(model, "loss", None)
+    return str(getattr(loss, "name", loss or "loss"))
+
+
+def _finite(value: Any) -> bool:
+    """Whether a baseline's score is a number to draw (a baseline may lack a metric or score NaN)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def write_learning_curves(summary: TrainSummary, destination: Path) -> None:
