@@ -10,7 +10,6 @@ STAMP := $(VENV)/.installed
 # Embedded defaults; each is overridable from the environment the tools' standard way.
 export PATH := $(BIN):$(PATH)
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
-export TF_CPP_MIN_LOG_LEVEL ?= 2
 # Raw data mirror: on machines without access to the upstream servers use ../shared/data.
 ifeq ($(origin SEQLAB_DATA_MIRROR), undefined)
   ifneq ($(wildcard ../shared/data),)
@@ -41,8 +40,8 @@ smoke: setup  ## the whole pipeline of the synthetic series in about a minute (s
 data: setup  ## fetch, validate and prepare every dataset with dvc repro (no modelling)
 	dvc repro --glob 'prepare@*'
 
-ui: setup  ## open the MLflow UI on the project's store (mlflow.db)
-	seqlab ui
+ui: setup  ## the MLflow UI on the project's store (mlflow.db), opened on each dataset's pipeline runs
+	seqlab ui --open
 
 up: setup  ## start Prefect server + worker (pool seqlab) + MLflow server in the background: UIs on :4200, :5000
 	seqlab up
