@@ -63,6 +63,15 @@ def chromium() -> Path:
     pytest.skip(reason)
 
 
+# The pages need a run tree, not a good model: the smoke profile with one trial and two variants.
+SLIM = (
+    "defaults.synthetic.tuning.max_trials=1",
+    "defaults.synthetic.tuning.epochs=1",
+    "defaults.synthetic.training.epochs=2",
+    "defaults.synthetic.training.variants={none: {}, dropout: {dropout: 0.2}}",
+)
+
+
 @pytest.fixture(scope="module")
 def store(chromium: Path, tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> Iterator[Store]:
     """One smoke pipeline of the synthetic series in a clean copy, into an empty SQLite store."""
@@ -72,7 +81,7 @@ def store(chromium: Path, tmp_path_factory: pytest.TempPathFactory, prefect_serv
     with pytest.MonkeyPatch.context() as patch:
         for name in ("MLFLOW_TRACKING_URI", "SEQLAB_DATA_MIRROR", "TF_CPP_MIN_LOG_LEVEL"):
             patch.setenv(name, env[name])
-        summary = dataset_pipeline(DATASET, "smoke", [], str(root))
+        summary = dataset_pipeline(DATASET, "smoke", list(SLIM), str(root))
         yield Store(root, env, summary["mlflow_run_id"])
 
 

@@ -92,7 +92,10 @@ def test_a_new_station_runs_through_the_flow_and_dvc_repro(tmp_path: Path) -> No
     assert "plots/forecast.png" in [item.path for item in client.list_artifacts(parent.info.run_id, "plots")]
     best = next(run for run in children if run.data.tags.get("seqlab.best_variant") == "true")
     assert [item.path for item in client.list_artifacts(best.info.run_id, "keras")] == ["keras/model.keras"]
-    assert client.get_model_version_by_alias("seqlab-caen", "champion").run_id == best.info.run_id
+    (version,) = client.search_model_versions("name = 'seqlab-caen'")  # the best variant, champion or not
+    assert version.run_id == best.info.run_id
+    promoted = "champion" in client.get_registered_model("seqlab-caen").aliases
+    assert promoted == (version.tags["seqlab.beats_baseline"] == "true")
     # artifacts beside the store, nothing in the working directory
     assert (tmp_path / "mlartifacts").is_dir() and not (root / "mlruns").exists()
 
