@@ -25,7 +25,7 @@ OVERRIDES: dict[str, list[str]] = {
         "baselines.max_features=5000",
         "tuning.batch_size=64",
         "training.batch_size=64",
-        "tuning.space.units.values=[8]",
+        "tuning.space.units.value=8",
         "tuning.space.embedding_dim.value=8",
     ],
     "mnist": [

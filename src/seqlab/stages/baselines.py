@@ -23,6 +23,10 @@ def baselines(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> 
     save_arrays(out / "predictions.npz", predictions)
     write_json(out / BASELINE_SCORES, results)
     for name, metrics in results.items():
-        shown = ", ".join(f"{key}={value:.4g}" for key, value in metrics.items() if "_h" not in key)
+        shown = ", ".join(
+            f"{key}={value:.0f}" if float(value).is_integer() else f"{key}={value:.4g}"  # counts whole
+            for key, value in metrics.items()
+            if "_h" not in key
+        )
         log(f"{dataset.name}: baseline {name}: {shown}")
     return results

@@ -52,8 +52,8 @@ def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
         metrics["skill_vs_best_baseline"] = evaluation.skill(metrics[metric], best_value, higher_is_better)
         variant_metrics[name] = metrics
         log(
-            f"{dataset.name}: variant {name}: {metric}={metrics[metric]:.4f} "
-            f"(best baseline {best_name} {best_value:.4f})"
+            f"{dataset.name}: variant {name}: {metric}={metrics[metric]:.4g} "
+            f"(best baseline {best_name} {best_value:.4g})"
         )
     best_variant = (max if higher_is_better else min)(
         variant_metrics, key=lambda v: variant_metrics[v][metric]
