@@ -25,11 +25,12 @@ if TYPE_CHECKING:
 
 PACKAGE = "seqlab"
 SHIPPED_PACKAGE = "seqlab_champion"
-# What the shipped code may import at module level besides the standard library and itself: the
-# model's pip requirements (each distribution is imported under its own name).
-SERVING_REQUIREMENTS: tuple[str, ...] = ("tensorflow", "keras", "numpy", "pandas", "mlflow")
+# What the shipped code may import at module level besides the standard library and itself (each
+# distribution is imported under its own name); MLflow is the adapter's (seqlab.tracking), not its.
+SHIPPED_IMPORTS: tuple[str, ...] = ("tensorflow", "keras", "numpy", "pandas")
+SERVING_REQUIREMENTS: tuple[str, ...] = (*SHIPPED_IMPORTS, "mlflow")  # the model's pip requirements
 SOURCE = Path(__file__).resolve().parent  # the seqlab package's folder
-ENTRY = "seqlab.serving.pyfunc_entry"  # the module MLflow runs, as a file, to load the model
+SERVING = "seqlab.serving.model"  # what the registered model runs (tracking ships its MLflow adapter)
 STUB = f'"""Shipped with a registered seqlab model ({PACKAGE}.champion)."""\n'
 
 
@@ -141,8 +142,8 @@ def shipped_modules(roots: tuple[str, ...] | None = None, source: Path = SOURCE)
     if roots is None:
         from seqlab.serving.model import LAYER_MODULES
 
-        roots = ("seqlab.serving.model", *LAYER_MODULES)  # the layer modules are imported by name
-    allowed = {*SERVING_REQUIREMENTS, *sys.stdlib_module_names, PACKAGE, "__future__"}
+        roots = (SERVING, *LAYER_MODULES)  # the layer modules are imported by name
+    allowed = {*SHIPPED_IMPORTS, *sys.stdlib_module_names, PACKAGE, "__future__"}
     found: dict[str, ModuleImports] = {}
     pending = list(roots)
     while pending:
@@ -153,8 +154,8 @@ def shipped_modules(roots: tuple[str, ...] | None = None, source: Path = SOURCE)
         for root, line in sorted(imports.top_level_roots):
             if root not in allowed:
                 raise ValueError(
-                    f"{module_file(name, source)}, line {line}: served code imports {root}, which a "
-                    f"registered model does not require (only {', '.join(SERVING_REQUIREMENTS)})"
+                    f"{module_file(name, source)}, line {line}: served code imports {root}; it may "
+                    f"import only the standard library, seqlab and {', '.join(SHIPPED_IMPORTS)}"
                 )
         pending.extend(imports.modules)
     return found
@@ -222,7 +223,8 @@ def log_champion(
         }
         return tracker.log_pyfunc_model(
             run_id,
-            python_model=module_file(ENTRY),
+            serving_module=SERVING,
+            shipped_package=SHIPPED_PACKAGE,
             artifacts=artifacts,
             code_paths=[code],
             input_example=data.input_example(hyperparameters),

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import socket
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,50 @@ ERROR_TAG = "seqlab.error"
 MAX_PARAM_CHARS = 6000
 MAX_TAG_CHARS = 5000
 SHARED_VIEW_TAG_PREFIX = "mlflow.sharedViewState."  # an experiment's saved runs-page views (MLflow UI)
+# The file MLflow runs to load a registered seqlab model ("models from code"), written beside it when
+# it is logged: the MLflow side of serving, so the served code (seqlab.serving) never imports MLflow.
+# Loading, MLflow has put the model's code/ folder first on sys.path: it holds <SHIPPED>, the serving
+# code shipped with the model. A model loaded earlier in the process left its own copy in sys.modules
+# (perhaps from a folder since deleted, as MLflow's check of an input example does), so that copy is
+# forgotten and this model's is read. Logging, no copy lies beside this file and <PACKAGE>'s own runs.
+PYFUNC_ENTRY = """\
+import importlib
+import sys
+from pathlib import Path
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.pyfunc import PythonModel
+
+if (Path(__file__).resolve().parent / "code" / "<SHIPPED>").is_dir():
+    for name in [name for name in sys.modules if name.split(".")[0] == "<SHIPPED>"]:
+        del sys.modules[name]
+    serving = importlib.import_module("<SHIPPED>.<MODULE>")
+else:
+    serving = importlib.import_module("<PACKAGE>.<MODULE>")
+
+
+class BadInput(MlflowException, ValueError):
+    \"\"\"Input the model cannot read: a ValueError in Python, a 400 from `mlflow models serve`.\"\"\"
+
+    def __init__(self, message):
+        super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+class Champion(PythonModel):
+    def load_context(self, context):
+        self.model = serving.ChampionModel(dict(context.artifacts))
+
+    def predict(self, context, model_input, params=None):
+        try:
+            return self.model.predict(model_input)
+        except serving.InputError as error:
+            raise BadInput(str(error)) from None
+
+
+mlflow.models.set_model(Champion())
+"""
 # How long a Tracker waits for another process that is creating or migrating the SQLite store.
 STORE_LOCK_TIMEOUT_SECONDS = 300.0
 
@@ -415,14 +460,18 @@ class Tracker:
     def log_pyfunc_model(
         self,
         run_id: str,
-        python_model: Path,
+        serving_module: str,
+        shipped_package: str,
         artifacts: Mapping[str, str],
         code_paths: Sequence[Path],
         input_example: Any,
         output_columns: Mapping[str, str],
         pip_requirements: Sequence[str],
     ) -> str:
-        """Log an MLflow pyfunc from code (``python_model`` calls ``mlflow.models.set_model``).
+        """Log an MLflow pyfunc from code: :data:`PYFUNC_ENTRY` wrapping ``serving_module``'s ChampionModel.
+
+        ``serving_module`` (``seqlab.serving.model``) is imported from ``shipped_package`` inside the
+        model (its ``code_paths``), or as it is where no shipped copy exists (the logging process).
 
         Returns the ``models:/<model_id>`` URI. The signature declares the outputs only (name → MLflow
         type): the model checks its raw inputs itself and says what is wrong, where MLflow's schema
@@ -437,10 +486,18 @@ class Tracker:
 
         outputs = Schema([ColSpec(kind, name) for name, kind in output_columns.items()])
         before = self.client.get_run(run_id).info
-        with self._process_wide_store(), mlflow.start_run(run_id=run_id):
+        package, _, module = serving_module.partition(".")
+        entry = PYFUNC_ENTRY.replace("<SHIPPED>", shipped_package).replace("<PACKAGE>", package)
+        with (
+            tempfile.TemporaryDirectory(prefix="seqlab-pyfunc-") as folder,
+            self._process_wide_store(),
+            mlflow.start_run(run_id=run_id),
+        ):
+            entry_file = Path(folder) / "pyfunc_entry.py"
+            entry_file.write_text(entry.replace("<MODULE>", module), encoding="utf-8")
             info = mlflow.pyfunc.log_model(
                 name="model",
-                python_model=str(python_model),
+                python_model=str(entry_file),
                 artifacts=dict(artifacts),
                 code_paths=[str(path) for path in code_paths],
                 signature=ModelSignature(outputs=outputs),

@@ -103,23 +103,37 @@ def test_model_logging_leaves_no_process_wide_store_behind(
     import pandas as pd
 
     monkeypatch.delenv(tracking.TRACKING_ENV, raising=False)
-    code = tmp_path / "doubling.py"  # a pyfunc from code, as seqlab logs its models
-    code.write_text(
-        "import mlflow\n\n\nclass Doubling(mlflow.pyfunc.PythonModel):\n"
-        "    def predict(self, context, model_input, params=None):\n"
-        "        return model_input * 2\n\n\nmlflow.models.set_model(Doubling())\n"
+    from mlflow.exceptions import MlflowException
+
+    # a served module as seqlab.serving.model is to it: a ChampionModel of artifacts, an InputError
+    package = tmp_path / "doubling"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "model.py").write_text(
+        "class InputError(ValueError):\n    pass\n\n\nclass ChampionModel:\n"
+        "    def __init__(self, artifacts):\n        self.artifacts = artifacts\n\n"
+        "    def predict(self, model_input):\n"
+        "        if (model_input['value'] < 0).any():\n"
+        "            raise InputError('value: negative')\n"
+        "        return model_input * 2\n"
     )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    served = ("doubling.model", "doubling_shipped")
     example = pd.DataFrame({"value": [1.0, 2.0]})
     for store in ("a", "b"):  # the second store must not find the first one's settings
         tracker = tracking.Tracker(tmp_path / store)
         run_id = tracker.start_run(tracker.experiment("seqlab-test"), "v", "variant")
-        uri = tracker.log_pyfunc_model(run_id, code, {}, [], example, {"value": "double"}, ["mlflow"])
+        uri = tracker.log_pyfunc_model(run_id, *served, {}, [], example, {"value": "double"}, ["mlflow"])
         assert tracker.register("seqlab-test", uri, run_id, tags={}) == "1"
         assert tracker.client.get_run(run_id).info.status == "FINISHED"
         assert tracking.TRACKING_ENV not in os.environ
         assert mlflow.get_tracking_uri() != tracker.uri  # MLflow's own default again, not our store
         loaded = tracker.load_pyfunc_model("models:/seqlab-test/1")
         assert loaded.predict(example)["value"].tolist() == [2.0, 4.0]
+        # the adapter makes the served module's InputError a ValueError and a 400 of `mlflow models serve`
+        with pytest.raises(ValueError, match="value: negative") as raised:
+            loaded.predict(pd.DataFrame({"value": [-1.0]}))
+        assert isinstance(raised.value, MlflowException) and raised.value.get_http_status_code() == 400
         assert tracker.latest_version("seqlab-test") == ("1", {})
         assert tracker.version_exists("seqlab-test", "1") and not tracker.version_exists("seqlab-test", "2")
         assert tracking.TRACKING_ENV not in os.environ
@@ -129,7 +143,7 @@ def test_model_logging_leaves_no_process_wide_store_behind(
     run_id = tracker.start_run(tracker.experiment("seqlab-test"), "v", "variant")
     started = tracker.client.get_run(run_id).info.start_time
     tracker.client.set_terminated(run_id, "FINISHED", end_time=started + 1234)
-    tracker.log_pyfunc_model(run_id, code, {}, [], example, {"value": "double"}, ["mlflow"])
+    tracker.log_pyfunc_model(run_id, *served, {}, [], example, {"value": "double"}, ["mlflow"])
     ended = tracker.client.get_run(run_id).info
     assert (ended.status, ended.end_time) == ("FINISHED", started + 1234)
 

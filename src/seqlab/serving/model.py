@@ -1,6 +1,7 @@
-"""The MLflow pyfunc of a registered model: raw inputs in, real units or probabilities out.
+"""A registered model's serving: raw inputs in, real units or probabilities out.
 
-MLflow loads :class:`ChampionModel` through ``pyfunc_entry.py`` ("models from code"). The model's
+:class:`ChampionModel` knows nothing of MLflow: :meth:`seqlab.tracking.Tracker.log_pyfunc_model`
+ships an adapter that wraps it as an MLflow pyfunc ("models from code"). The model's
 serving spec, written from the prepared data's manifest when it was registered
 (:meth:`seqlab.modalities.PreparedData.serving_spec`), says how raw inputs become the rows the
 model was trained on; the rows are built by the same functions that prepared the training data, so
@@ -18,7 +19,7 @@ Inputs (a pandas DataFrame; arrays and lists where noted) and outputs (a DataFra
   of pixel columns) with pixel values 0..255, as in the official MNIST files. Output: ``digit`` and
   ``probability_<class>`` for each class.
 
-Bad input raises :class:`InputError`: a ValueError, which ``mlflow models serve`` answers with 400.
+Bad input raises :class:`InputError`, a ValueError; the adapter makes it a 400 of ``mlflow models serve``.
 """
 
 from __future__ import annotations
@@ -34,9 +35,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
-from mlflow.pyfunc.model import PythonModel
 
 from seqlab.baselines import season_keys
 from seqlab.data.imdb import replace_line_breaks
@@ -52,11 +50,8 @@ PREDICT_BATCH_SIZE = 512
 _OWN_PACKAGE = __name__.split(".")[0]  # "seqlab", or "seqlab_champion" inside a registered model
 
 
-class InputError(MlflowException, ValueError):
-    """Input a served model cannot read: a ValueError in Python, a 400 from ``mlflow models serve``."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
+class InputError(ValueError):
+    """Input a served model cannot read (the pyfunc adapter answers it with HTTP 400)."""
 
 
 # --------------------------------------------------------------------------- the Keras model
@@ -416,18 +411,15 @@ def output_columns(spec: Mapping[str, Any]) -> dict[str, str]:
     return SERVINGS[str(check_spec(spec)["modality"])].output_columns(spec)
 
 
-class ChampionModel(PythonModel):
-    """A registered seqlab model: the Keras model, its serving spec and files (MLflow artifacts)."""
+class ChampionModel:
+    """A registered seqlab model: the Keras model, its serving spec and files (the model's artifacts)."""
 
-    def load_context(self, context: Any) -> None:
-        """Read the spec and its files, then the Keras model."""
-        artifacts = dict(context.artifacts)
+    def __init__(self, artifacts: Mapping[str, str]) -> None:
+        """Read the spec and its files, then the Keras model (paths by artifact name)."""
         spec = json.loads(Path(artifacts[SPEC_ARTIFACT]).read_text(encoding="utf-8"))
         self.serving = serving(spec, artifacts)
         self.model = load_keras_model(Path(artifacts[MODEL_ARTIFACT]))
 
-    def predict(
-        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
-    ) -> pd.DataFrame:
+    def predict(self, model_input: Any) -> pd.DataFrame:
         """Forecasts or probabilities of raw inputs (module docstring); InputError if they are bad."""
         return self.serving.predict(self.model, model_input)
