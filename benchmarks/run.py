@@ -104,7 +104,6 @@ def main(argv: list[str] | None = None) -> int:
         (work / "results.json", work / "BENCHMARKS.md") if quick else (RESULTS, REPORT)
     )
 
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # Benchmark runs go to the project's own MLflow store (seqlab ui shows them), a quick run to scratch.
     store = (work if quick else REPO) / "mlflow.db"

@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
-
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 if __package__ in (None, ""):  # loaded by file path (a deployment's entrypoint): make `flows` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -135,7 +135,6 @@ def _environment(root: Path, folder: Path, tracker: Tracker) -> dict[str, str]:
     env["MLFLOW_TRACKING_URI"] = tracker.uri
     env["PREFECT_HOME"] = str(folder / ".prefect")
     env.pop("PREFECT_API_URL", None)  # a temporary server in the clone, never the project's stack
-    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     return env
 
 

@@ -336,7 +336,6 @@ def up(
 
     mlflow_command = _mlflow_command(root, host, mlflow_port)  # refuses a server URI before starting anything
     env = {**os.environ}
-    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.setdefault("PREFECT_HOME", str(root / ".prefect"))
     local = _local(host)
     prefect_url = f"http://{local}:{prefect_port}"

@@ -271,9 +271,6 @@ def orchestrator(name: str) -> Callable[..., Any]:
 
 
 def _orchestrate(arguments: argparse.Namespace, params: Params, paths: ProjectPaths) -> int:
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # Prefect's temporary server gets 20 s to start by default; a busy 2-core machine can need minutes.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
     params_file = str(Path(arguments.params).resolve())
     if not os.environ.get(PREFECT_API_ENV):
         # Before Prefect is imported (it reads its settings once): the stack of `seqlab up`, when it runs.
