@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from seqlab.config import load_params
 from seqlab.datasets import KINDS, DatasetConfig
-from seqlab.models.builders import RECURRENT_FAMILIES
+from seqlab.families import HYBRID_ANCHOR, RECURRENT_FAMILIES
 from seqlab.paths import ProjectPaths
 
 REPO = Path(__file__).resolve().parents[1]
@@ -164,6 +164,12 @@ def _family_runs(
     return results
 
 
+def family_name(hyperparameters: dict[str, Any]) -> str:
+    """Return the family, "hybrid <family>" for a hybrid (a baseline plus a correction is not pure)."""
+    family = str(hyperparameters["family"])
+    return f"hybrid {family}" if hyperparameters.get("anchor") == HYBRID_ANCHOR else family
+
+
 def aggregate(config: DatasetConfig, per_seed: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean ± std per model over seeds; the best model and the best recurrent model; the baselines."""
     from seqlab.modalities import modality
@@ -178,7 +184,7 @@ def aggregate(config: DatasetConfig, per_seed: list[dict[str, Any]]) -> dict[str
             families.setdefault(f"tuned {variant}", tuned_family)  # the first seed's
         for name, record in seed_result["families"].items():
             models.setdefault(f"family {name}", []).append(record["test"][metric])
-            families[f"family {name}"] = record["hyperparameters"]["family"]
+            families[f"family {name}"] = family_name(record["hyperparameters"])
     summaries: dict[str, dict[str, Any]] = {
         name: {"value": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
         | {"values": values, "family": families[name]}
@@ -249,7 +255,7 @@ def run_quality(
             families = _family_runs(config, bench, workspace, run_id, log, families_limit)
             evaluation = Evaluation.read(paths, dataset).as_dict()
             best = TrainSummary.read(paths, dataset).best_hyperparameters
-            record = {"seed": seed, "evaluation": evaluation, "tuned_family": best["family"]}
+            record = {"seed": seed, "evaluation": evaluation, "tuned_family": family_name(best)}
             record |= {"tuned_hyperparameters": best, "families": families, "pipeline_run_id": run_id}
             per_seed.append({**record, "seconds": round(time.perf_counter() - started, 1)})
         quality[dataset] = {**aggregate(config, per_seed), "per_seed": per_seed}

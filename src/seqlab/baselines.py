@@ -325,6 +325,104 @@ def ar_forecast(history: np.ndarray, phi: np.ndarray, steps: int) -> np.ndarray:
     return forecasts
 
 
+@dataclass(frozen=True)
+class ClimatologyAR:
+    """Climatology (+ trend) plus an AR model of its anomalies, fitted on the training part once.
+
+    The hybrid forecasters (``anchor="baseline"``) start from this forecast and learn only what it
+    misses, so it is computed by one function (:func:`baseline_rows`) for training, evaluation and
+    serving alike.
+    """
+
+    climatology: Climatology
+    phi: np.ndarray
+
+    @property
+    def order(self) -> int:
+        """The AR order p: how many values before a position its one-step forecast reads."""
+        return int(self.phi.size)
+
+    def normal(self, times: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """Return the climatology (+ trend) at absolute ``times`` whose season keys are ``keys``."""
+        if keys.max() >= self.climatology.season_means.size or np.any(
+            np.isnan(self.climatology.season_means[keys])
+        ):
+            raise ValueError("season_of: a target's season never occurs in the training part")
+        return self.climatology.season_means[keys] + self.climatology.slope * times
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-able record (a served hybrid rebuilds its baseline from it)."""
+        return {
+            "season_means": [None if np.isnan(m) else float(m) for m in self.climatology.season_means],
+            "slope": self.climatology.slope,
+            "phi": [float(value) for value in self.phi],
+        }
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> ClimatologyAR:
+        """Rebuild a fitted baseline from :meth:`to_dict`."""
+        means = np.array([np.nan if m is None else m for m in record["season_means"]], dtype=np.float64)
+        return cls(Climatology(means, float(record["slope"])), np.asarray(record["phi"], dtype=np.float64))
+
+
+def fit_climatology_ar(
+    values: Any, season_of: Any, split_index: int, order: int = 1, trend: bool = False
+) -> ClimatologyAR:
+    """Fit climatology (+ trend) and AR(``order``) coefficients on ``values[:split_index]`` only."""
+    series = _as_values(values)
+    seasons = _as_seasons(season_of, series.size)
+    lags = _check_int(order, "order", 1)
+    model = fit_climatology(series, seasons, split_index, trend=trend)
+    train_positions = np.arange(split_index)
+    phi = fit_ar(series[:split_index] - model.predict(train_positions, seasons), lags)
+    return ClimatologyAR(model, phi)
+
+
+def baseline_rows(
+    model: ClimatologyAR,
+    values: np.ndarray,
+    times: np.ndarray,
+    keys: np.ndarray,
+    origins: np.ndarray,
+    horizon: int,
+    window: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return, per forecast origin, the baseline's recent residuals and its forecast of the next steps.
+
+    ``values`` is a stretch of the series (observed up to each origin), ``times`` and ``keys`` the
+    absolute position and season key of each of its indices, extended ``horizon`` steps past the last
+    origin. Returns ``residuals`` [n, window]: value minus the baseline's one-step forecast at the
+    ``window`` positions ending at the origin (0 where fewer than ``order`` values precede a
+    position), and ``forecasts`` [n, horizon]: the climatology of each target plus the AR forecast of
+    its anomaly from the ``order`` anomalies up to the origin (iterated past one step). Only values at
+    or before an origin are read.
+    """
+    lags = model.order
+    last = int(origins.max())
+    if int(origins.min()) - lags + 1 < 0 or int(origins.min()) - window + 1 < 0:
+        raise ValueError(
+            f"origins: the first origin {int(origins.min())} has fewer than max(window {window}, "
+            f"order {lags}) values before it"
+        )
+    if times.size < last + 1 + horizon or keys.size != times.size:
+        raise ValueError(f"times, keys: expected {last + 1 + horizon} positions (the targets included)")
+    observed = np.asarray(values[: last + 1], dtype=np.float64)
+    anomalies = observed - model.normal(times[: last + 1], keys[: last + 1])
+    one_step = np.zeros_like(anomalies)
+    for lag in range(1, lags + 1):
+        one_step[lags:] += model.phi[lag - 1] * anomalies[lags - lag : anomalies.size - lag]
+    residuals = np.where(np.arange(anomalies.size) >= lags, anomalies - one_step, 0.0)
+    residual_windows = residuals[origins[:, np.newaxis] - np.arange(window)[::-1]]
+    history = anomalies[origins[:, np.newaxis] - np.arange(lags)[::-1]]
+    if not (np.all(np.isfinite(history)) and np.all(np.isfinite(residual_windows))):
+        raise ValueError("values: NaN or infinite value before a forecast origin")
+    target_positions = origins[:, np.newaxis] + np.arange(1, horizon + 1)
+    forecasts = ar_forecast(history, model.phi, horizon) + model.normal(
+        times[target_positions], keys[target_positions]
+    )
+    return residual_windows, forecasts
+
+
 def climatology_ar(
     values: Any,
     target_index: Any,
@@ -344,21 +442,20 @@ def climatology_ar(
     seasons = _as_seasons(season_of, series.size)
     split = _check_split(split_index, targets, series.size)
     lags = _check_int(order, "order", 1)
-    model = fit_climatology(series, seasons, split, trend=trend)
-    train_positions = np.arange(split)
-    phi = fit_ar(series[:split] - model.predict(train_positions, seasons), lags)
-
+    model = fit_climatology_ar(series, seasons, split, order=lags, trend=trend)
     origins = _origins(targets)
     if origins.min() - lags + 1 < 0:
         raise ValueError(
             f"target_index: a first target has fewer than order ({lags}) observed values before it"
         )
     history_positions = origins[:, np.newaxis] - np.arange(lags)[::-1]
-    history = _gather(series, history_positions, "an AR input") - model.predict(history_positions, seasons)
+    history = _gather(series, history_positions, "an AR input") - model.climatology.predict(
+        history_positions, seasons
+    )
     steps = targets - origins[:, np.newaxis]
-    anomaly_paths = ar_forecast(history, phi, int(steps.max()))
+    anomaly_paths = ar_forecast(history, model.phi, int(steps.max()))
     anomalies = np.take_along_axis(anomaly_paths, steps - 1, axis=1)
-    return (model.predict(targets, seasons) + anomalies).reshape(np.shape(target_index))
+    return (model.climatology.predict(targets, seasons) + anomalies).reshape(np.shape(target_index))
 
 
 # --------------------------------------------------------------------------- all series baselines
@@ -461,11 +558,14 @@ def text_baseline(
 
 __all__ = [
     "Climatology",
+    "ClimatologyAR",
     "ar_forecast",
+    "baseline_rows",
     "climatology",
     "climatology_ar",
     "fit_ar",
     "fit_climatology",
+    "fit_climatology_ar",
     "moving_average_differencing",
     "persistence",
     "season_keys",

@@ -25,6 +25,8 @@ RECURRENT_CELLS: tuple[str, ...] = ("simple_rnn", "gru", "lstm", "scratch_rnn")
 # Families with recurrent layers, i.e. the ones that use dropout/recurrent_dropout/bidirectional/merge_mode.
 RECURRENT_FAMILIES: tuple[str, ...] = (*RECURRENT_CELLS, "conv1d_rnn")
 CONV_FAMILIES: tuple[str, ...] = ("conv1d", "conv1d_rnn")
+# A series model with this ``anchor`` is a hybrid: a baseline's forecast plus a learned correction.
+HYBRID_ANCHOR = "baseline"
 # Families without dropout layers at all: every dropout variant is the same model as "none".
 DROPOUT_FREE_FAMILIES: tuple[str, ...] = ("nbsvm",)
 
@@ -35,7 +37,7 @@ def is_recurrent(family: Any) -> bool:
 
 
 def model_label(hyperparameters: Mapping[str, Any]) -> str:
-    """Name a configuration for people: ``gru``, ``bidirectional lstm``, ``2×lstm``, ``conv1d+gru``.
+    """Name a configuration for people: ``gru``, ``bidirectional lstm``, ``2×lstm``, ``hybrid gru``.
 
     What run names, plot titles and summaries call a model, so one model has one name everywhere.
     """
@@ -48,6 +50,8 @@ def model_label(hyperparameters: Mapping[str, Any]) -> str:
             family = f"{layers}×{family}"
         if hyperparameters.get("bidirectional"):
             family = f"bidirectional {family}"
+    if hyperparameters.get("anchor") == HYBRID_ANCHOR:
+        family = f"hybrid {family}"
     units = hyperparameters.get("units")
     if family != "nbsvm" and isinstance(units, int) and not isinstance(units, bool):
         family = f"{family}({units})"

@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 
 from seqlab.baselines import (
+    ClimatologyAR,
     ar_forecast,
+    baseline_rows,
     climatology,
     climatology_ar,
     fit_ar,
     fit_climatology,
+    fit_climatology_ar,
     moving_average_differencing,
     persistence,
     season_keys,
@@ -304,3 +307,33 @@ def test_text_baseline_refuses_bad_labels() -> None:
         text_baseline(["good", "bad"], [1], ["ok"])
     with pytest.raises(ValueError, match="train_labels"):
         text_baseline(["good", "bad"], [1, 1], ["ok"])
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_baseline_rows_are_the_reported_baseline_and_its_one_step_residuals(horizon: int) -> None:
+    """What a hybrid reads: climatology_ar's own forecasts, and value minus one-step forecast per step."""
+    rng = np.random.default_rng(3)
+    size, split, order, window = 120, 96, 2, 5
+    seasons = np.arange(size) % PERIOD
+    values = PROFILE[seasons] + 0.02 * np.arange(size) + rng.normal(0, 1, size)
+    targets = windows_index(split, size - 1, horizon)
+    model = fit_climatology_ar(values, seasons, split, order=order, trend=True)
+    times = np.arange(size, dtype=np.float64)
+    residuals, forecasts = baseline_rows(model, values, times, seasons, targets[:, 0] - 1, horizon, window)
+    expected = climatology_ar(values, targets, seasons, split, order=order, trend=True)
+    np.testing.assert_allclose(forecasts, expected.reshape(forecasts.shape), atol=1e-10)
+    # The residual at a position is its value minus the baseline's one-step forecast from before it.
+    position = int(targets[1, 0]) - 1  # row 1's origin: the first test target, split
+    one_step = climatology_ar(values, np.array([[position]]), seasons, split, order=order, trend=True)
+    assert residuals[1, -1] == pytest.approx(values[position] - one_step[0, 0], abs=1e-10)
+    # Values after an origin are never read: NaN there changes nothing.
+    hidden = values.copy()
+    hidden[int(targets[0, 0]) :] = np.nan
+    early, ahead = baseline_rows(model, hidden, times, seasons, targets[:1, 0] - 1, horizon, window)
+    np.testing.assert_array_equal(early, residuals[:1])
+    np.testing.assert_array_equal(ahead, forecasts[:1])
+    # A record round-trips through JSON-able values (what a served hybrid is given).
+    again = ClimatologyAR.from_dict(model.to_dict())
+    np.testing.assert_array_equal(again.phi, model.phi)
+    with pytest.raises(ValueError, match="fewer than max"):
+        baseline_rows(model, values, times, seasons, np.array([1]), horizon, window)

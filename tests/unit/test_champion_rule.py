@@ -97,6 +97,8 @@ def test_gap_of_equal_values() -> None:
 
 def test_model_labels_and_applicable_hyperparameters() -> None:
     assert model_label({"family": "gru", "units": 32}) == "gru(32)"
+    assert model_label({"family": "conv1d", "units": 8, "anchor": "baseline"}) == "hybrid conv1d(8)"
+    assert model_label({"family": "lstm", "units": 8, "anchor": "last"}) == "lstm(8)"
     assert model_label({"family": "lstm", "units": 64, "bidirectional": True}) == "bidirectional lstm(64)"
     assert model_label({"family": "lstm", "units": 16, "layers": 2}) == "2×lstm(16)"
     assert model_label({"family": "conv1d_rnn", "cell": "gru", "units": 8}) == "conv1d+gru(8)"

@@ -113,7 +113,8 @@ def test_daily_series_is_split_normalised_on_train_and_read_back_with_its_dates(
     assert keys["2020-02-29"] == keys["2020-02-28"] == 58 and keys["2020-03-01"] == 59
 
     x_train, y_train, x_validation, y_validation = data.fit_arrays()
-    assert x_train.shape[1] == x_validation.shape[1] == 6 + 2 * CALENDAR_HARMONICS_MAX
+    # window, calendar, then the hybrids' columns: the baseline's residuals over the window and forecast
+    assert x_train.shape[1] == x_validation.shape[1] == 6 + 2 * CALENDAR_HARMONICS_MAX + 6 + 1
     assert len(x_train) == len(y_train) and len(x_validation) == len(y_validation) > 0
     assert len(x_train) + len(x_validation) == 170 - 6
     assert x_train.dtype == np.float32 and y_train.dtype == np.float32

@@ -126,10 +126,10 @@ def _config() -> SeriesDataset:
     return config
 
 
-def _series(folder: Path, season: tuple[str, int], dates: list[str] | None) -> SeriesData:
+def _series(folder: Path, season: tuple[str, int], dates: list[str] | None, split: int = 6) -> SeriesData:
     """A prepared folder as the series modality writes it (test split only), read back as SeriesData."""
-    values = np.arange(10, dtype="float64")
-    target_index = np.array([[6], [7], [8]])
+    values = np.arange(split + 4, dtype="float64")
+    target_index = np.array([[split], [split + 1], [split + 2]])
     folder.mkdir()
     np.savez(
         folder / "windows.npz",
@@ -139,7 +139,12 @@ def _series(folder: Path, season: tuple[str, int], dates: list[str] | None) -> S
     )
     if dates is not None:
         (folder / "dates.txt").write_text("\n".join(dates) + "\n", encoding="utf-8")
-    manifest = {"season": {"kind": season[0], "count": season[1]}}
+    manifest = {
+        "season": {"kind": season[0], "count": season[1]},
+        "params": {"window_size": 3, "horizon": 1},
+        "split_index": split,
+        "normalization": {"mean": 1.0, "std": 2.0},
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return SeriesData(_config(), folder, manifest)
 
@@ -148,22 +153,47 @@ def test_inputs_append_the_targets_calendar_and_model_inputs_select_from_them(tm
     series = _series(tmp_path / "toy", ("periodic", 4), None)
     assert (series.season_kind, series.season_count, series.dates) == ("periodic", 4, None)
     rows = series.inputs("test")
-    assert rows.shape == (3, 3 + 2 * CALENDAR_HARMONICS_MAX)
+    calendar_end = 3 + 2 * CALENDAR_HARMONICS_MAX
+    assert rows.shape == (3, calendar_end + 3 + 1)  # window, calendar, baseline residuals, baseline forecast
     # Targets 6, 7, 8 have phases 2/4, 3/4, 0/4 of the period.
     np.testing.assert_allclose(rows[:, 3], np.sin(2 * np.pi * np.array([2, 3, 0]) / 4), atol=1e-6)
     np.testing.assert_allclose(rows[:, 4], np.cos(2 * np.pi * np.array([2, 3, 0]) / 4), atol=1e-6)
-    np.testing.assert_array_equal(model_inputs(rows, {"window_size": 2}), rows[:, 1:3])
-    chosen = model_inputs(rows, {"window_size": 2, "calendar_harmonics": 1})
+    np.testing.assert_array_equal(model_inputs(rows, {"window_size": 2}, 1), rows[:, 1:3])
+    chosen = model_inputs(rows, {"window_size": 2, "calendar_harmonics": 1}, 1)
     np.testing.assert_array_equal(chosen, np.concatenate([rows[:, 1:3], rows[:, 3:5]], axis=1))
-    np.testing.assert_array_equal(model_inputs(rows, {}), rows[:, :3])
-    assert model_inputs(rows, None) is rows
+    np.testing.assert_array_equal(model_inputs(rows, {}, 1), rows[:, :3])
+    assert model_inputs(rows, None, 1) is rows
+    hybrid = model_inputs(rows, {"window_size": 2, "calendar_harmonics": 1, "anchor": "baseline"}, 1)
+    residuals = rows[:, calendar_end + 1 : calendar_end + 3]
+    np.testing.assert_array_equal(hybrid, np.concatenate([residuals, rows[:, 3:5], rows[:, -1:]], axis=1))
     with pytest.raises(ValueError, match="calendar_harmonics: at most"):
-        model_inputs(rows, {"calendar_harmonics": CALENDAR_HARMONICS_MAX + 1})
+        model_inputs(rows, {"calendar_harmonics": CALENDAR_HARMONICS_MAX + 1}, 1)
+
+
+def test_hybrid_rows_carry_the_reported_baseline_and_an_untrained_hybrid_forecasts_it(
+    tmp_path: Path,
+) -> None:
+    """The baseline column is exactly climatology_trend_ar's test forecast, normalised; zero correction."""
+    from seqlab.baselines import climatology_ar
+
+    series = _series(tmp_path / "toy", ("periodic", 4), None)
+    values = np.arange(10, dtype="float64") + np.array([0.0, 2.0, -1.0, 0.5] * 3)[:10]
+    np.savez(tmp_path / "toy" / "windows.npz", **{**dict(series.arrays), "values": values})
+    series = SeriesData(_config(), tmp_path / "toy", series.manifest)
+    rows = series.inputs("test")
+    reported = climatology_ar(values, np.array([[6], [7], [8]]), series.season_keys, 6, order=1, trend=True)
+    np.testing.assert_allclose(rows[:, -1:] * 2.0 + 1.0, reported, atol=1e-5)
+    hyperparameters = {"window_size": 2, "calendar_harmonics": 1, "anchor": "baseline"}
+    model = build_series_model("gru", 2, 1, units=4, calendar_harmonics=1, anchor="baseline", seed=0)
+    np.testing.assert_allclose(
+        model.predict(model_inputs(rows, hyperparameters, 1), verbose=0), rows[:, -1:], atol=1e-6
+    )
 
 
 def test_monthly_calendar_comes_from_the_dates(tmp_path: Path) -> None:
-    dates = [f"2019-{month:02d}" for month in range(3, 13)]  # target 6 is 2019-09
-    series = _series(tmp_path / "toy", ("monthly", 12), dates)
+    # Two training years (the baseline's trend needs each month twice); target 24 is 2019-09.
+    dates = [f"{2017 + (month - 1) // 12}-{(month - 1) % 12 + 1:02d}" for month in range(9, 37)]
+    series = _series(tmp_path / "toy", ("monthly", 12), dates, split=24)
     assert series.dates == dates
     rows = series.inputs("test")
     months = np.array([8, 9, 10])  # September, October, November as 0-based months

@@ -44,6 +44,8 @@ SERIES_HYPERPARAMETERS = {
     "calendar_harmonics": 2,
     "anchor": "last",
 }
+# A hybrid: the climatology + trend + AR baseline's forecast plus a correction (its residuals as inputs).
+HYBRID_HYPERPARAMETERS = {**SERIES_HYPERPARAMETERS, "family": "gru", "anchor": "baseline"}
 
 
 def _prepared(root: Path, kind: str, entry: dict[str, Any], defaults: dict[str, Any], parsed: Any) -> Any:
@@ -56,9 +58,13 @@ def _prepared(root: Path, kind: str, entry: dict[str, Any], defaults: dict[str, 
 
 
 def series_data(
-    root: Path, frequency: str, size: int = 60, start: str = "2019-11-01", horizon: int = 1
+    root: Path, frequency: str, size: int | None = None, start: str = "2019-11-01", horizon: int = 1
 ) -> Any:
-    """A prepared csv_series: "MS" monthly, "D" daily, "other" (positions, period 7)."""
+    """A prepared csv_series: "MS" monthly, "D" daily, "other" (positions, period 7).
+
+    60 values, 800 of a daily one: the baseline's trend needs each season in training twice.
+    """
+    size = size or (800 if frequency == "D" else 60)
     source: dict[str, Any] = {"kind": "csv_series", "path": "series.csv", "value_column": "value"}
     if frequency == "other":
         source.update(frequency="other", period=7)
@@ -99,10 +105,21 @@ def spec_of(data: PreparedData, hyperparameters: dict[str, Any]) -> dict[str, An
 # --------------------------------------------------------------------------- series
 
 
-@pytest.mark.parametrize("frequency", ["MS", "D", "other"])
-def test_a_served_forecast_reads_exactly_evaluates_last_test_row(tmp_path: Path, frequency: str) -> None:
+@pytest.mark.parametrize(
+    ("frequency", "hyperparameters"),
+    [
+        ("MS", SERIES_HYPERPARAMETERS),
+        ("D", SERIES_HYPERPARAMETERS),
+        ("other", SERIES_HYPERPARAMETERS),
+        ("MS", HYBRID_HYPERPARAMETERS),
+        ("D", HYBRID_HYPERPARAMETERS),
+        ("other", HYBRID_HYPERPARAMETERS),
+    ],
+)
+def test_a_served_forecast_reads_exactly_evaluates_last_test_row(
+    tmp_path: Path, frequency: str, hyperparameters: dict[str, Any]
+) -> None:
     data = series_data(tmp_path, frequency)
-    hyperparameters = SERIES_HYPERPARAMETERS
     spec = spec_of(data, hyperparameters)
     assert spec["window_size"] == 4 != data.manifest["params"]["window_size"]  # the model's, not prepare's
     served = serving(spec, data.serving_files())
@@ -110,7 +127,7 @@ def test_a_served_forecast_reads_exactly_evaluates_last_test_row(tmp_path: Path,
     assert list(history.columns) == (["time", "value"] if frequency == "other" else ["date", "value"])
 
     rows, targets = served.rows(history)
-    expected = model_inputs(data.inputs("test"), hyperparameters)[-1:]
+    expected = model_inputs(data.inputs("test"), hyperparameters, data.horizon)[-1:]
     assert rows.dtype == expected.dtype == np.float32
     np.testing.assert_array_equal(rows, expected)  # bit for bit: window, normalisation, calendar
     last_target = int(data.arrays["test_target_index"][-1, 0])
@@ -124,17 +141,18 @@ def test_a_served_forecast_reads_exactly_evaluates_last_test_row(tmp_path: Path,
     np.testing.assert_allclose(table["forecast"], [evaluated], rtol=1e-6)
 
 
-def test_a_forecast_of_several_steps_dates_each_one(tmp_path: Path) -> None:
+@pytest.mark.parametrize("hyperparameters", [SERIES_HYPERPARAMETERS, HYBRID_HYPERPARAMETERS])
+def test_a_forecast_of_several_steps_dates_each_one(tmp_path: Path, hyperparameters: dict[str, Any]) -> None:
     data = series_data(tmp_path, "MS", horizon=3)
-    served = serving(spec_of(data, SERIES_HYPERPARAMETERS), {})
-    history = data.input_example(SERIES_HYPERPARAMETERS)
+    served = serving(spec_of(data, hyperparameters), {})
+    history = data.input_example(hyperparameters)
     rows, targets = served.rows(history)
-    np.testing.assert_array_equal(rows, model_inputs(data.inputs("test"), SERIES_HYPERPARAMETERS)[-1:])
+    np.testing.assert_array_equal(rows, model_inputs(data.inputs("test"), hyperparameters, 3)[-1:])
     assert targets == [data.dates[int(index)] for index in data.arrays["test_target_index"][-1]]
-    model = data.builder()(**SERIES_HYPERPARAMETERS, seed=0)
+    model = data.builder()(**hyperparameters, seed=0)
     table = served.predict(model, history)
     assert table["date"].tolist() == targets and table["step"].tolist() == [1, 2, 3]
-    evaluated = data.predict_test(model, SERIES_HYPERPARAMETERS)[-1].astype(np.float64) * data.std + data.mean
+    evaluated = data.predict_test(model, hyperparameters)[-1].astype(np.float64) * data.std + data.mean
     np.testing.assert_allclose(table["forecast"], evaluated, rtol=1e-6)
 
 
@@ -370,10 +388,10 @@ def test_bad_images_raise_value_errors_naming_the_problem(
 
 def test_a_spec_of_another_format_or_modality_is_refused(monthly: Any) -> None:
     spec = spec_of(monthly, SERIES_HYPERPARAMETERS)
-    assert spec["format"] == 1 and spec["modality"] == "series" and spec["dataset"] == NAME
+    assert spec["format"] == 2 and spec["modality"] == "series" and spec["dataset"] == NAME
     assert output_columns(spec) == {"date": "string", "step": "long", "forecast": "double"}
-    with pytest.raises(ValueError, match="format 2; this code reads format 1"):
-        check_spec({**spec, "format": 2})
+    with pytest.raises(ValueError, match="format 1; this code reads format 2"):  # before the hybrids
+        check_spec({**spec, "format": 1})
     with pytest.raises(ValueError, match="modality 'audio' is not one of series, text, image"):
         check_spec({**spec, "modality": "audio"})
 
@@ -388,7 +406,7 @@ def test_a_saved_variant_loads_with_seqlabs_own_layer_classes(tmp_path: Path) ->
     assert objects["seqlab>ColumnSlice"] is seqlab.models.ColumnSlice  # this process's, never a copy
     assert objects["seqlab>NaiveBayesNgrams"] is seqlab.models.NaiveBayesNgrams
     loaded = load_keras_model(tmp_path / "model.keras")
-    rows = model_inputs(data.inputs("test"), SERIES_HYPERPARAMETERS)
+    rows = model_inputs(data.inputs("test"), SERIES_HYPERPARAMETERS, data.horizon)
     np.testing.assert_array_equal(loaded.predict(rows, verbose=0), model.predict(rows, verbose=0))
     assert keras.saving.get_registered_object("seqlab>ColumnSlice") is seqlab.models.ColumnSlice
 

@@ -2,7 +2,11 @@
 
 Series model inputs are one row per forecast: the last ``window_size`` values, then the target's
 calendar as sine/cosine features (month, day of year, or ``t % period``: known in advance, as the
-climatology baselines use it). A model keeps the first ``calendar_harmonics`` of them.
+climatology baselines use it), then what a hybrid (``anchor="baseline"``) reads: the residuals of the
+climatology + trend + AR baseline over the same window and that baseline's forecast of the targets
+(:func:`seqlab.baselines.baseline_rows`, fitted on the training period only). A model keeps the first
+``calendar_harmonics`` of the calendar features; only a hybrid reads the baseline's columns, in place of
+the window's values.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqlab.baselines import ClimatologyAR
 from seqlab.data.series_common import ParsedSeries
 from seqlab.datasets import DatasetConfig, SeriesDataset
+from seqlab.families import HYBRID_ANCHOR
 from seqlab.fileio import atomic_open, save_arrays, write_json
 from seqlab.modalities import Builder, Log, Modality, PreparedData, array_record, load_arrays
 
@@ -58,25 +64,29 @@ def protocol_series(dataset: DatasetConfig, parsed: ParsedSeries) -> tuple[pd.Se
     return series, [stamp.strftime(DATE_FORMATS[parsed.frequency]) for stamp in series.index]
 
 
-def model_inputs(array: np.ndarray, values: dict[str, Any] | None) -> np.ndarray:
+def model_inputs(array: np.ndarray, values: dict[str, Any] | None, horizon: int) -> np.ndarray:
     """Select what a series model of hyperparameters ``values`` reads from :meth:`SeriesData.inputs` rows.
 
-    The last ``window_size`` steps of the prepared window (window size as a hyperparameter), then the
-    first ``calendar_harmonics`` harmonics' calendar features.
+    The last ``window_size`` steps of the prepared window (window size as a hyperparameter), or of the
+    baseline's residuals for a hybrid, then the first ``calendar_harmonics`` harmonics' calendar
+    features, then, for a hybrid, the baseline's forecast of the ``horizon`` targets.
     """
     if values is None:
         return array
-    prepared = array.shape[1] - 2 * CALENDAR_HARMONICS_MAX
-    window = array[:, :prepared]
+    prepared = (array.shape[1] - 2 * CALENDAR_HARMONICS_MAX - horizon) // 2
+    calendar_end = prepared + 2 * CALENDAR_HARMONICS_MAX
+    hybrid = values.get("anchor") == HYBRID_ANCHOR
+    steps = array[:, calendar_end : calendar_end + prepared] if hybrid else array[:, :prepared]
     size = values.get("window_size")
     if size is not None:
-        window = window[:, -int(size) :]
+        steps = steps[:, -int(size) :]
     harmonics = int(values.get("calendar_harmonics", 0) or 0)
     if harmonics > CALENDAR_HARMONICS_MAX:
         raise ValueError(f"calendar_harmonics: at most {CALENDAR_HARMONICS_MAX}, got {harmonics}")
-    if not harmonics:
-        return np.ascontiguousarray(window)
-    return np.concatenate([window, array[:, prepared : prepared + 2 * harmonics]], axis=1)
+    parts = [steps, array[:, prepared : prepared + 2 * harmonics]]
+    if hybrid:
+        parts.append(array[:, calendar_end + prepared :])
+    return np.ascontiguousarray(np.concatenate(parts, axis=1))
 
 
 class SeriesData(PreparedData):
@@ -106,15 +116,48 @@ class SeriesData(PreparedData):
         size = int(self.arrays["values"].size)
         return season_keys(self.season_kind, self.dates, size, self.season_count)
 
+    @property
+    def horizon(self) -> int:
+        """Steps ahead each window forecasts."""
+        return int(self.manifest["params"]["horizon"])
+
+    @cached_property
+    def hybrid_baseline(self) -> ClimatologyAR:
+        """Climatology + trend + AR fitted on the training period: where a hybrid's forecast starts."""
+        from seqlab.baselines import fit_climatology_ar
+
+        return fit_climatology_ar(
+            self.arrays["values"],
+            self.season_keys,
+            int(self.manifest["split_index"]),
+            order=_series_config(self.dataset).baselines.ar_order,
+            trend=True,
+        )
+
     def inputs(self, split: str) -> np.ndarray:
-        """Model inputs of a split: the prepared windows, then the calendar features of each target."""
+        """Model inputs of a split: windows, calendar features, the baseline's residuals and forecast."""
+        from seqlab.baselines import baseline_rows
         from seqlab.prep.series import calendar_features
 
-        first_target = self.arrays[f"{split}_target_index"][:, 0]
+        target_index = self.arrays[f"{split}_target_index"]
         calendar = calendar_features(
-            self.season_keys[first_target], self.season_count, CALENDAR_HARMONICS_MAX
+            self.season_keys[target_index[:, 0]], self.season_count, CALENDAR_HARMONICS_MAX
         )
-        return np.concatenate([self.arrays[f"x_{split}"], calendar], axis=1).astype("float32")
+        values = self.arrays["values"]
+        window = int(self.manifest["params"]["window_size"])
+        residuals, forecasts = baseline_rows(
+            self.hybrid_baseline,
+            values,
+            np.arange(values.size, dtype=np.float64),
+            self.season_keys,
+            target_index[:, 0] - 1,
+            self.horizon,
+            window,
+        )
+        return np.concatenate(
+            [self.arrays[f"x_{split}"], calendar, residuals / self.std, (forecasts - self.mean) / self.std],
+            axis=1,
+        ).astype("float32")
 
     @property
     def mean(self) -> float:
@@ -157,12 +200,14 @@ class SeriesData(PreparedData):
 
     def select_inputs(self, x: np.ndarray, hyperparameters: dict[str, Any]) -> np.ndarray:
         """Return the window length and calendar harmonics the model was built for."""
-        return model_inputs(x, hyperparameters)
+        return model_inputs(x, hyperparameters, self.horizon)
 
     def predict_test(self, model: Any, hyperparameters: dict[str, Any]) -> np.ndarray:
         """Normalised forecasts of the test targets."""
         return np.asarray(
-            model.predict(model_inputs(self.inputs("test"), hyperparameters), batch_size=1024, verbose=0)
+            model.predict(
+                model_inputs(self.inputs("test"), hyperparameters, self.horizon), batch_size=1024, verbose=0
+            )
         )
 
     def score(self, predictions: np.ndarray) -> dict[str, float]:
@@ -293,7 +338,10 @@ class SeriesData(PreparedData):
     def input_example(self, hyperparameters: dict[str, Any]) -> pd.DataFrame:
         """Return the history of the last test forecast: the dates (or times) and values it reads."""
         target = int(self.arrays["test_target_index"][-1, 0])
-        positions = np.arange(target - self._model_window(hyperparameters), target)
+        reads = self._model_window(hyperparameters)
+        if hyperparameters.get("anchor") == HYBRID_ANCHOR:  # the residuals' one-step forecasts read back
+            reads += self.hybrid_baseline.order
+        positions = np.arange(target - reads, target)
         if self.dates:
             times: Any = [self.dates[i] for i in positions]
             return pd.DataFrame({DATE_COLUMN: times, VALUE_COLUMN: self.arrays["values"][positions]})
@@ -312,6 +360,11 @@ class SeriesData(PreparedData):
             "date_format": date_formats[self.season_kind] if self.dates else None,
             "unit": self.dataset.kind.unit_of(self.dataset),
             "series_ends": self.manifest["series"]["test_period"]["last"],
+            "baseline": (
+                {**self.hybrid_baseline.to_dict(), "series_starts": self.dates[0] if self.dates else 0}
+                if hyperparameters.get("anchor") == HYBRID_ANCHOR
+                else None
+            ),
         }
 
 

@@ -5,7 +5,10 @@ Both builders share one body per family (``_add_body``); they differ only in the
 Series models take a window [window_size] of normalised floats, reshape it to [window_size, 1] and predict
 ``horizon`` values with a linear Dense head. Two options widen that stem: ``calendar_harmonics`` appends
 the target's calendar features to the input row (its season phase as sines and cosines), and ``anchor``
-makes the forecast relative to the window's last value or mean (``seqlab.models.series_layers``).
+makes the forecast relative to the window's last value or mean (``seqlab.models.series_layers``). A
+hybrid (``anchor="baseline"``, after Smyl's ES-RNN) reads a statistical baseline's residuals in place of
+the window and adds a correction to that baseline's forecast; the correction's layer starts at zero, so
+an untrained hybrid forecasts exactly the baseline.
 
 Text models take padded token ids [max_len] (0 = padding), embed them with ``mask_zero=True`` and
 predict P(positive) with a sigmoid head.
@@ -50,6 +53,7 @@ import keras
 
 from seqlab.families import (  # noqa: F401  (re-exported: the builders' vocabulary)
     CONV_FAMILIES,
+    HYBRID_ANCHOR,
     RECURRENT_CELLS,
     RECURRENT_FAMILIES,
     SERIES_FAMILIES,
@@ -63,7 +67,13 @@ from seqlab.models.cells import (
     ScratchRNNCell,
 )
 from seqlab.models.seeding import seeded
-from seqlab.models.series_layers import ANCHORS, ColumnSlice, ShiftByAnchor, WindowAnchor
+from seqlab.models.series_layers import (
+    ANCHORS,
+    WINDOW_ANCHORS,
+    ColumnSlice,
+    ShiftByAnchor,
+    WindowAnchor,
+)
 
 MERGE_MODES: tuple[str, ...] = ("concat", "sum", "ave", "mul")
 SERIES_LOSSES: tuple[str, ...] = ("huber", "mse")
@@ -268,7 +278,9 @@ def build_series_model(
     Dense(units, relu) and join the body's features in a Dense(units, relu) before the head. Calendar
     features are known in advance, as the climatology baselines use them. ``anchor`` ("last" or "mean")
     makes the forecast relative to the window's last value or mean: the body sees the window minus the
-    anchor, and the anchor is added to the head's output.
+    anchor, and the anchor is added to the head's output. ``anchor="baseline"`` widens the input by
+    ``horizon`` columns, the baseline's forecast of the targets, which the output adds to a correction
+    whose Dense layer is initialised to zero (the window columns then hold the baseline's residuals).
     """
     body = _Body.validated(
         family,
@@ -304,12 +316,14 @@ def build_series_model(
     seed = _seed(seed)
     with seeded(seed):
         calendar_width = 2 * calendar_harmonics
-        inputs = keras.Input(shape=(window_size + calendar_width,), name="window")
+        hybrid = anchor == HYBRID_ANCHOR
+        width = window_size + calendar_width + (horizon if hybrid else 0)
+        inputs = keras.Input(shape=(width,), name="window")
         window = inputs
-        if calendar_width:
+        if width > window_size:
             window = ColumnSlice(0, window_size, name="window_values")(inputs)
         level = None
-        if anchor != "none":
+        if anchor in WINDOW_ANCHORS:
             level = WindowAnchor(anchor, name=f"anchor_{anchor}")(window)
             window = ShiftByAnchor(-1, name="relative_window")(window, level)
         x = keras.layers.Reshape((window_size, 1), name="steps")(window)
@@ -321,7 +335,15 @@ def build_series_model(
             calendar = keras.layers.Dense(body.units, activation="relu", name="calendar_dense")(calendar)
             x = keras.layers.Concatenate(name="with_calendar")([x, calendar])
             x = keras.layers.Dense(body.units, activation="relu", name="calendar_mix")(x)
-        outputs = keras.layers.Dense(horizon, name="forecast")(x)
+        if hybrid:
+            start = window_size + calendar_width
+            baseline = ColumnSlice(start, start + horizon, name="baseline_forecast")(inputs)
+            correction = keras.layers.Dense(
+                horizon, kernel_initializer="zeros", bias_initializer="zeros", name="correction"
+            )(x)
+            outputs = keras.layers.Add(name="forecast")([baseline, correction])
+        else:
+            outputs = keras.layers.Dense(horizon, name="forecast")(x)
         if level is not None:
             outputs = ShiftByAnchor(1, name="from_anchor")(outputs, level)
         model = keras.Model(inputs, outputs, name=f"series_{body.family}")

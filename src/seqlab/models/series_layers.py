@@ -6,9 +6,11 @@ phase, see :func:`seqlab.prep.series.calendar_features`). ``ColumnSlice`` cuts t
 the model keeps a single input tensor (what the tuner, training, evaluation and the MLflow signature see).
 
 ``WindowAnchor`` computes the level a forecast is made relative to: the window's last value (``"last"``)
-or its mean (``"mean"``). The body then sees ``window - anchor`` and the head predicts the change from the
-anchor, which is added back. Trending series (the book's synthetic series ends above every training value)
-then stay inside the range the network was trained on; without it, tanh units saturate on test inputs.
+or its mean (``"mean"``); a hybrid (``"baseline"``) starts from a statistical baseline's forecast
+instead, an input column (see ``seqlab.models.builders``). The body then sees ``window - anchor`` and
+the head predicts the change from the anchor, which is added back. Trending series (the book's
+synthetic series ends above every training value) then stay inside the range the network was
+trained on; without it, tanh units saturate on test inputs.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from typing import Any
 import keras
 from keras import ops
 
-ANCHORS: tuple[str, ...] = ("none", "last", "mean")
+from seqlab.families import HYBRID_ANCHOR
+
+WINDOW_ANCHORS: tuple[str, ...] = ("last", "mean")
+ANCHORS: tuple[str, ...] = ("none", *WINDOW_ANCHORS, HYBRID_ANCHOR)
 
 
 @keras.saving.register_keras_serializable(package="seqlab")
@@ -52,8 +57,8 @@ class WindowAnchor(keras.layers.Layer):
     """The level of each window, [batch, 1]: its last value or its mean."""
 
     def __init__(self, mode: str = "last", **kwargs: Any) -> None:
-        if mode not in ANCHORS[1:]:
-            raise ValueError(f"mode must be one of {', '.join(ANCHORS[1:])}; got {mode!r}")
+        if mode not in WINDOW_ANCHORS:
+            raise ValueError(f"mode must be one of {', '.join(WINDOW_ANCHORS)}; got {mode!r}")
         super().__init__(**kwargs)
         self.mode = mode
 

@@ -36,12 +36,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqlab.baselines import season_keys
+from seqlab.baselines import ClimatologyAR, baseline_rows, season_keys
 from seqlab.data.imdb import replace_line_breaks
 from seqlab.prep.series import Normalizer, calendar_features
 from seqlab.prep.text import encode, pad
 
-SPEC_FORMAT = 1  # bumped when a spec's meaning changes, so an old loader refuses a new spec
+SPEC_FORMAT = 2  # bumped when a spec's meaning changes, so an old loader refuses a new spec
 SPEC_ARTIFACT = "serving_spec"  # names of the model's artifacts (MLflow's context.artifacts)
 MODEL_ARTIFACT = "keras_model"
 # The modules defining the custom layers saved models use (Keras finds them by registered name).
@@ -156,6 +156,13 @@ class SeriesServing(Serving):
         self.season_count = int(spec["season"]["count"])
         self.date_format: str | None = spec.get("date_format")
         self.time_column, self.value_column = str(spec["columns"]["time"]), str(spec["columns"]["value"])
+        # A hybrid: the baseline it corrects, and the step number of the series' first value (time 0).
+        self.baseline: ClimatologyAR | None = None
+        self.reads = self.window_size  # values of history a forecast reads
+        if spec.get("baseline") is not None:
+            self.baseline = ClimatologyAR.from_dict(spec["baseline"])
+            self.reads = self.window_size + self.baseline.order
+            self.first_step = int(self._steps(pd.Series([spec["baseline"]["series_starts"]]))[0])
 
     @staticmethod
     def output_columns(spec: Mapping[str, Any]) -> dict[str, str]:
@@ -211,10 +218,11 @@ class SeriesServing(Serving):
             raise InputError(
                 f"history: missing column(s) {', '.join(missing)}; expected {columns} (got {_columns(frame)})"
             )
-        if len(frame) < self.window_size:
+        if len(frame) < self.reads:
+            why = "its window_size" + ("" if self.baseline is None else " and its baseline's AR order")
             raise InputError(
-                f"history: {len(frame)} row(s); this model reads the last {self.window_size} values "
-                f"(its window_size), so give at least {self.window_size}"
+                f"history: {len(frame)} row(s); this model reads the last {self.reads} values "
+                f"({why}), so give at least {self.reads}"
             )
         raw = frame[self.value_column]
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
@@ -230,26 +238,46 @@ class SeriesServing(Serving):
         repeated = np.flatnonzero(np.diff(steps) == 0)
         if repeated.size:
             raise InputError(f"{self.time_column}: {self._label(int(steps[repeated[0]]))} appears twice")
-        window = steps[-self.window_size :]
+        window = steps[-self.reads :]
         gaps = np.flatnonzero(np.diff(window) != 1)
         if gaps.size:
             before, after = (self._label(int(window[index])) for index in (gaps[0], gaps[0] + 1))
             unit = {"monthly": "months", "daily": "days"}.get(self.season_kind, "steps")
             raise InputError(
-                f"{self.time_column}: the last {self.window_size} values must be consecutive {unit}, but "
+                f"{self.time_column}: the last {self.reads} values must be consecutive {unit}, but "
                 f"{before} is followed by {after} (fill the gap first)"
             )
         return steps, values
 
     def rows(self, model_input: Any) -> tuple[np.ndarray, Any]:
-        """Return the last window, normalised, then the first target's calendar features."""
+        """Return the last window, normalised, then the first target's calendar features.
+
+        A hybrid's row holds the baseline's residuals in place of the window, and ends with the
+        baseline's forecast, built by the function that built its training rows.
+        """
         steps, values = self.history(model_input)
         targets = [self._label(int(steps[-1]) + ahead) for ahead in range(1, self.horizon + 1)]
-        window = self.normalizer.transform(values[-self.window_size :])[np.newaxis, :]
         calendar = calendar_features(
             np.array([self._season_key(targets[0])], dtype=np.int64), self.season_count, self.harmonics
         )
-        return np.concatenate([window, calendar], axis=1).astype("float32"), targets
+        if self.baseline is None:
+            window = self.normalizer.transform(values[-self.window_size :])[np.newaxis, :]
+            return np.concatenate([window, calendar], axis=1).astype("float32"), targets
+        read = np.concatenate([steps[-self.reads :], int(steps[-1]) + np.arange(1, self.horizon + 1)])
+        labels = [self._label(int(step)) for step in read]
+        keys = np.array([self._season_key(label) for label in labels], dtype=np.int64)
+        residuals, forecasts = baseline_rows(
+            self.baseline,
+            values[-self.reads :],
+            (read - self.first_step).astype(np.float64),
+            keys,
+            np.array([self.reads - 1]),
+            self.horizon,
+            self.window_size,
+        )
+        normal = self.normalizer
+        row = [residuals / normal.std, calendar, (forecasts - normal.mean) / normal.std]
+        return np.concatenate(row, axis=1).astype("float32"), targets
 
     def table(self, outputs: np.ndarray, context: Any) -> pd.DataFrame:
         """One row per step ahead, in the series' units."""
