@@ -160,6 +160,8 @@ class Evaluation:
     best_variant: str
     variants: dict[str, dict[str, float]]
     baselines: dict[str, dict[str, float]]
+    # w × the best variant + (1 - w) × a baseline, both chosen on validation (series; else None)
+    combination: dict[str, Any] | None = None
 
     @property
     def best_baseline_value(self) -> float:
@@ -184,9 +186,11 @@ class Evaluation:
         is a test-set number) keep ``dvc metrics show`` of all five datasets 121 characters wide.
         """
         name = self.metric.removeprefix("test_")
+        combined = {} if self.combination is None else {f"{name}_combined": self.combination[self.metric]}
         return {
             name: self.best_variant_metrics[self.metric],
             f"{name}_baseline": self.best_baseline_value,
+            **combined,
             "skill": self.best_variant_metrics["skill_vs_best_baseline"],
             "best_epoch": best_epoch,
         }
@@ -201,6 +205,7 @@ class Evaluation:
             "best_variant": {"name": self.best_variant, **self.best_variant_metrics},
             "variants": self.variants,
             "baselines": self.baselines,
+            "combination": self.combination,
         }
 
     def write(self, paths: ProjectPaths, dataset: str, best_epoch: int) -> None:
@@ -220,6 +225,7 @@ class Evaluation:
             best_variant=payload["best_variant"]["name"],
             variants=payload["variants"],
             baselines=payload["baselines"],
+            combination=payload.get("combination"),
         )
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from seqlab.fileio import atomic_open
 
-ROW_KINDS = ("baseline", "trial", "variant")
+ROW_KINDS = ("baseline", "trial", "variant", "combination")
 SKILL_COLUMN = "skill_vs_best_baseline"
 DECISION_THRESHOLD = 0.5  # a binary classifier says positive from this probability on
 
@@ -168,6 +168,31 @@ def skill(score: float, baseline_score: float, higher_is_better: bool) -> float:
     return 1 - value / reference
 
 
+COMBINATION_WEIGHTS = np.linspace(0.0, 1.0, 21)  # the model's share in a forecast combination, step 0.05
+
+
+def combination_weight(model: Any, baseline: Any, actual: Any) -> tuple[float, float]:
+    """Return the model's weight w in ``w * model + (1 - w) * baseline`` with the least MAE, and that MAE.
+
+    Chosen on validation forecasts only (never on test), from :data:`COMBINATION_WEIGHTS`; w = 0 is the
+    baseline alone and w = 1 the model alone, so a combination is never worse on validation than
+    either. Ties go to the smaller weight (the simpler forecast).
+    """
+    forecasts = [_finite_array(values, name) for values, name in ((model, "model"), (baseline, "baseline"))]
+    truth = _finite_array(actual, "actual")
+    if not forecasts[0].shape == forecasts[1].shape == truth.shape:
+        raise ValueError(
+            f"model, baseline, actual: expected one shape, got {forecasts[0].shape}, "
+            f"{forecasts[1].shape}, {truth.shape}"
+        )
+    errors = [
+        float(np.mean(np.abs(w * forecasts[0] + (1 - w) * forecasts[1] - truth))) for w in COMBINATION_WEIGHTS
+    ]
+    least = min(errors)
+    best = next(index for index, error in enumerate(errors) if error <= least * (1 + 1e-9))  # rounding ties
+    return float(COMBINATION_WEIGHTS[best]), errors[best]
+
+
 def best_baseline(
     results: Mapping[str, Mapping[str, Any]], metric: str, higher_is_better: bool
 ) -> tuple[str, float]:
@@ -212,7 +237,7 @@ def _safe_skill(score: Any, baseline_score: float | None, higher_is_better: bool
 def leaderboard(rows: Sequence[Mapping[str, Any]], metric: str, higher_is_better: bool) -> pd.DataFrame:
     """Rank models and baselines best first on ``metric``, with skill against the best baseline.
 
-    Each row needs ``model`` and ``kind`` (``baseline``, ``trial`` or ``variant``); other keys (metric
+    Each row needs ``model`` and ``kind`` (one of :data:`ROW_KINDS`); other keys (metric
     values, run ids) become columns in first-seen order after ``model, kind, <metric>``, then
     ``skill_vs_best_baseline`` (NaN without a baseline row). Rows missing ``metric`` sort last.
     """

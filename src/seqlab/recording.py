@@ -225,6 +225,16 @@ def comparison_sentence(result: Mapping[str, Any]) -> str:
     )
 
 
+def combination_metrics(evaluation: Evaluation) -> dict[str, float]:
+    """Return the forecast combination's test metrics and weight as ``combination_*`` (none: empty)."""
+    combination = evaluation.combination or {}
+    return {
+        f"combination_{key}": float(value)
+        for key, value in combination.items()
+        if key.startswith("test_") or key in ("weight", "skill_vs_best_baseline")
+    }
+
+
 def _log_headline(run: PipelineRun, paths: ProjectPaths) -> None:
     """Log a reused run's test metrics beside the best baseline's (so its row in the UI is not blank)."""
     evaluation = Evaluation.read(paths, run.dataset)
@@ -237,6 +247,7 @@ def _log_headline(run: PipelineRun, paths: ProjectPaths) -> None:
             **{name: best[name] for name in tests},
             **{f"best_baseline_{name}": baseline[name] for name in tests if name in baseline},
             "skill_vs_best_baseline": best.get("skill_vs_best_baseline", float("nan")),
+            **combination_metrics(evaluation),
         },
     )
 
@@ -411,6 +422,7 @@ def record_evaluation(run: PipelineRun, params: Params, paths: ProjectPaths) -> 
             **{name: best[name] for name in kind.test_metrics if name in best},
             **{f"best_baseline_{name}": baseline[name] for name in kind.test_metrics if name in baseline},
             "skill_vs_best_baseline": best.get("skill_vs_best_baseline", float("nan")),
+            **combination_metrics(evaluation),
         },
     )
     # what the best model really used (prepare.window_size is only the longest window on offer)

@@ -68,8 +68,13 @@ def test_stages_in_order_produce_leaderboard_plots_and_metrics(
     metric = METRIC.get(dataset, "test_mae")
     headline = json.loads((out / "metrics.json").read_text())  # what `dvc metrics show` lists: numbers only
     short = metric.removeprefix("test_")
-    assert set(headline) == {short, f"{short}_baseline", "skill", "best_epoch"}
+    combined = set() if dataset in METRIC else {f"{short}_combined"}  # series: the forecast combination
+    assert set(headline) == {short, f"{short}_baseline", *combined, "skill", "best_epoch"}
     assert headline[short] == metrics["best_variant"][metric]
+    if combined:
+        combination = metrics["combination"]
+        assert headline[f"{short}_combined"] == combination[metric]
+        assert 0.0 <= combination["weight"] <= 1.0 and combination["baseline"] in metrics["baselines"]
     assert headline[f"{short}_baseline"] == metrics["best_baseline"][metric]
     charts = {path.name for path in (out / "charts").iterdir()}
     assert charts == ({"confusion_matrix.png"} if dataset in METRIC else {"forecast.csv"})

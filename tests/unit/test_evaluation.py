@@ -12,6 +12,7 @@ import pytest
 from seqlab.evaluation import (
     best_baseline,
     classification_metrics,
+    combination_weight,
     leaderboard,
     regression_metrics,
     skill,
@@ -163,3 +164,20 @@ def test_write_leaderboard_writes_csv_and_markdown_that_parse_back(tmp_path: Pat
     assert lines[0].startswith("| model") and "skill_vs_best_baseline" in lines[0]
     assert len(lines) == 2 + len(ROWS)
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["board.csv", "board.md"]
+
+
+def test_a_combination_weight_minimises_validation_error_and_spans_both_ends() -> None:
+    rng = np.random.default_rng(0)
+    actual = rng.normal(size=(200, 1))
+    noise_a, noise_b = rng.normal(size=(2, 200, 1))
+    # Two forecasts with independent errors of equal size: their mean beats either alone.
+    weight, error = combination_weight(actual + noise_a, actual + noise_b, actual)
+    assert 0.3 <= weight <= 0.7
+    assert error < min(np.mean(np.abs(noise_a)), np.mean(np.abs(noise_b)))
+    # A model far off gets weight 0 (the baseline alone); a perfect one weight 1.
+    assert combination_weight(actual + 10.0, actual + noise_b, actual)[0] == 0.0
+    assert combination_weight(actual, actual + noise_b, actual) == (1.0, 0.0)
+    # Equal forecasts tie everywhere: the smaller weight wins.
+    assert combination_weight(actual + noise_b, actual + noise_b, actual)[0] == 0.0
+    with pytest.raises(ValueError, match="expected one shape"):
+        combination_weight(actual[:10], actual, actual)

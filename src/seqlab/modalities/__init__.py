@@ -71,6 +71,13 @@ class PreparedData(ABC):
         """Return the columns of ``x`` a model of these hyperparameters reads (all, by default)."""
         return x
 
+    def validation_baselines(self) -> dict[str, np.ndarray] | None:
+        """Baseline forecasts of the validation targets, fitted before them (None: not combinable).
+
+        What a forecast combination's weight is chosen on; only series combine so far.
+        """
+        return None
+
     @abstractmethod
     def predict_test(self, model: Any, hyperparameters: dict[str, Any]) -> np.ndarray:
         """Return the model's test predictions, in the units the metrics use (final scoring only)."""

@@ -237,6 +237,25 @@ class SeriesData(PreparedData):
         }
         return metrics, {name: (forecast - self.mean) / self.std for name, forecast in forecasts.items()}
 
+    def validation_baselines(self) -> dict[str, np.ndarray] | None:
+        """Every series baseline's normalised forecasts of the validation targets, fitted before them.
+
+        The fitted baselines learn from the values before the first validation target only, so a
+        combination weight chosen on these forecasts has not seen them in-sample.
+        """
+        from seqlab.baselines import series_baselines
+
+        targets = self.arrays["validation_target_index"]
+        forecasts = series_baselines(
+            self.arrays["values"],
+            targets,
+            int(targets.min()),
+            self.season_keys,
+            self.season_count,
+            _series_config(self.dataset).baselines.ar_order,
+        )
+        return {name: (forecast - self.mean) / self.std for name, forecast in forecasts.items()}
+
     def test_fingerprint(self) -> str:
         """The test targets' values and dates (independent of window size and normalisation)."""
         digest = hashlib.sha256(self.dataset.name.encode())

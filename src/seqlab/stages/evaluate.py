@@ -59,6 +59,25 @@ def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
         variant_metrics, key=lambda v: variant_metrics[v][metric]
     )
 
+    with np.load(paths.results_dir(dataset.name, "baselines") / "predictions.npz") as archive:
+        baseline_predictions = {name: archive[name] for name in archive.files}
+    combination = combine(
+        data,
+        load_keras_model(paths.results_dir(dataset.name, "train") / best_variant / "model.keras"),
+        summary.variants[best_variant].hyperparameters,
+        best_variant,
+        predictions[best_variant],
+        baseline_predictions,
+        (metric, higher_is_better, best_value),
+        log,
+    )
+    if combination is not None:
+        log(
+            f"{dataset.name}: combination {combination['weight']:.2f} × variant {best_variant} + "
+            f"{1 - combination['weight']:.2f} × {combination['baseline']} (weight chosen on validation): "
+            f"{metric}={combination[metric]:.4g}"
+        )
+
     rows: list[dict[str, Any]] = [
         {"model": name, "kind": "baseline", **values} for name, values in baseline_metrics.items()
     ]
@@ -75,11 +94,11 @@ def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
     rows.extend(
         {"model": f"variant_{name}", "kind": "variant", **values} for name, values in variant_metrics.items()
     )
+    if combination is not None:
+        rows.append({"model": combination_name(combination), "kind": "combination", **_scores(combination)})
     board = evaluation.leaderboard(rows, metric, higher_is_better)
     evaluation.write_leaderboard(board, out / "leaderboard.csv", out / "leaderboard.md")
 
-    with np.load(paths.results_dir(dataset.name, "baselines") / "predictions.npz") as archive:
-        baseline_predictions = {name: archive[name] for name in archive.files}
     from seqlab import plots
 
     labels = {name: model_label(fit.hyperparameters) for name, fit in summary.variants.items()}
@@ -120,9 +139,75 @@ def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
         best_variant=best_variant,
         variants=variant_metrics,
         baselines=baseline_metrics,
+        combination=combination,
     )
     result.write(paths, dataset.name, best_epoch=summary.variants[best_variant].best_epoch)
     return result.as_dict()
+
+
+def combine(
+    data: Any,
+    model: Any,
+    hyperparameters: dict[str, Any],
+    variant: str,
+    test_predictions: np.ndarray,
+    baseline_predictions: dict[str, np.ndarray],
+    ranking: tuple[str, bool, float],
+    log: Log,
+) -> dict[str, Any] | None:
+    """Score ``w`` × the best variant + (1 - ``w``) × a baseline, both chosen on validation only.
+
+    The baseline partner is the one with the least validation MAE, and ``w`` minimises the
+    combination's validation MAE (:func:`seqlab.evaluation.combination_weight`); the test split only
+    scores the result. None where the modality does not combine, or its validation is too short.
+    """
+    metric, higher_is_better, best_value = ranking
+    try:
+        validation = data.validation_baselines()
+    except ValueError as error:
+        log(f"{data.dataset.name}: no forecast combination: the validation baselines failed: {error}")
+        return None
+    if not validation:
+        return None
+    _, _, x_validation, y_validation = data.fit_arrays()
+    candidates = {name: forecast for name, forecast in validation.items() if name in baseline_predictions}
+    if not candidates:
+        return None
+    actual = np.asarray(y_validation, dtype=np.float64)
+    partner = min(
+        candidates, key=lambda name: float(np.mean(np.abs(candidates[name].reshape(actual.shape) - actual)))
+    )
+    forecast = model.predict(data.select_inputs(x_validation, hyperparameters), batch_size=1024, verbose=0)
+    weight, validation_error = evaluation.combination_weight(
+        np.asarray(forecast).reshape(actual.shape), candidates[partner].reshape(actual.shape), actual
+    )
+    combined = weight * np.asarray(test_predictions) + (1 - weight) * baseline_predictions[partner].reshape(
+        np.shape(test_predictions)
+    )
+    metrics = data.score(combined)
+    metrics["skill_vs_best_baseline"] = evaluation.skill(metrics[metric], best_value, higher_is_better)
+    return {
+        "variant": variant,
+        "baseline": partner,
+        "weight": weight,
+        "validation_mae_normalized": validation_error,
+        **metrics,
+    }
+
+
+def combination_name(combination: dict[str, Any]) -> str:
+    """Name a combination by its parts and weights, as the leaderboard lists it."""
+    weight, variant, baseline = combination["weight"], combination["variant"], combination["baseline"]
+    return f"combination {weight:.2f}×variant_{variant}+{1 - weight:.2f}×{baseline}"
+
+
+def _scores(combination: dict[str, Any]) -> dict[str, float]:
+    """Return the test metrics and skill of a combination (what a leaderboard row shows)."""
+    return {
+        key: value
+        for key, value in combination.items()
+        if key.startswith("test_") or key == "skill_vs_best_baseline"
+    }
 
 
 def loss_name(model: Any) -> str:
