@@ -162,6 +162,8 @@ class Evaluation:
     baselines: dict[str, dict[str, float]]
     # w × the best variant + (1 - w) × a baseline, both chosen on validation (series; else None)
     combination: dict[str, Any] | None = None
+    # the best variant's test errors against the best baseline's: Diebold-Mariano (series; else None)
+    significance: dict[str, Any] | None = None
 
     @property
     def best_baseline_value(self) -> float:
@@ -187,6 +189,8 @@ class Evaluation:
         """
         name = self.metric.removeprefix("test_")
         combined = {} if self.combination is None else {f"{name}_combined": self.combination[self.metric]}
+        if self.significance is not None:  # how sure: the Diebold-Mariano p-value against the baseline
+            combined["dm_p_value"] = self.significance["p_value"]
         return {
             name: self.best_variant_metrics[self.metric],
             f"{name}_baseline": self.best_baseline_value,
@@ -206,6 +210,7 @@ class Evaluation:
             "variants": self.variants,
             "baselines": self.baselines,
             "combination": self.combination,
+            "significance": self.significance,
         }
 
     def write(self, paths: ProjectPaths, dataset: str, best_epoch: int) -> None:
@@ -226,6 +231,7 @@ class Evaluation:
             variants=payload["variants"],
             baselines=payload["baselines"],
             combination=payload.get("combination"),
+            significance=payload.get("significance"),
         )
 
 

@@ -168,6 +168,48 @@ def skill(score: float, baseline_score: float, higher_is_better: bool) -> float:
     return 1 - value / reference
 
 
+def diebold_mariano(model_errors: Any, baseline_errors: Any, horizon: int = 1) -> tuple[float, float]:
+    """Return the Diebold-Mariano statistic and two-sided p-value of equal mean absolute error.
+
+    Loss differential per forecast row ``d = mean|model error| - mean|baseline error|`` (the mean
+    over the row's horizon steps); its long-run variance is Newey-West with ``horizon - 1`` lags
+    (overlapping multi-step forecasts are correlated that far); the statistic carries Harvey,
+    Leybourne and Newbold's (1997) small-sample correction and is read against Student's t with
+    n - 1 degrees of freedom. Negative: the model's errors are smaller. A few lines of numpy and
+    scipy: statsmodels has no Diebold-Mariano test.
+    """
+    from scipy import stats
+
+    first, second = (
+        _as_horizon_matrix(errors, name)
+        for errors, name in ((model_errors, "model_errors"), (baseline_errors, "baseline_errors"))
+    )
+    if first.shape != second.shape:
+        raise ValueError(f"model_errors, baseline_errors: shapes differ, {first.shape} vs {second.shape}")
+    lags = _positive(horizon, "horizon") - 1
+    differential = np.abs(first).mean(axis=1) - np.abs(second).mean(axis=1)
+    count = differential.size
+    if count < 2 * (lags + 1):
+        raise ValueError(f"model_errors: {count} forecasts are too few for a test at horizon {horizon}")
+    centred = differential - differential.mean()
+    variance = float(centred @ centred) / count
+    for lag in range(1, lags + 1):
+        variance += 2 * (1 - lag / (lags + 1)) * float(centred[lag:] @ centred[:-lag]) / count
+    mean = float(differential.mean())
+    if variance <= 0:  # a constant differential: no noise to test against
+        return (0.0, 1.0) if mean == 0 else (math.copysign(math.inf, mean), 0.0)
+    statistic = mean / math.sqrt(variance / count)
+    statistic *= math.sqrt((count + 1 - 2 * horizon + horizon * (horizon - 1) / count) / count)
+    return statistic, float(2 * stats.t.sf(abs(statistic), df=count - 1))
+
+
+def _positive(value: Any, argument: str) -> int:
+    """Return ``value`` as an int of at least 1, or raise a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{argument}: expected an integer >= 1, got {value!r}")
+    return int(value)
+
+
 COMBINATION_WEIGHTS = np.linspace(0.0, 1.0, 21)  # the model's share in a forecast combination, step 0.05
 
 

@@ -226,12 +226,20 @@ def comparison_sentence(result: Mapping[str, Any]) -> str:
 
 
 def combination_metrics(evaluation: Evaluation) -> dict[str, float]:
-    """Return the forecast combination's test metrics and weight as ``combination_*`` (none: empty)."""
+    """Return the combination's test metrics and weight (``combination_*``) and the DM test (``dm_*``)."""
     combination = evaluation.combination or {}
+    significance = evaluation.significance or {}
     return {
-        f"combination_{key}": float(value)
-        for key, value in combination.items()
-        if key.startswith("test_") or key in ("weight", "skill_vs_best_baseline")
+        **{
+            f"combination_{key}": float(value)
+            for key, value in combination.items()
+            if key.startswith("test_") or key in ("weight", "skill_vs_best_baseline")
+        },
+        **{
+            f"dm_{key}": float(significance[key])
+            for key in ("statistic", "p_value")
+            if math.isfinite(significance.get(key, math.nan))  # a constant differential tests as ±inf
+        },
     }
 
 

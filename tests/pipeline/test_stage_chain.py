@@ -68,13 +68,17 @@ def test_stages_in_order_produce_leaderboard_plots_and_metrics(
     metric = METRIC.get(dataset, "test_mae")
     headline = json.loads((out / "metrics.json").read_text())  # what `dvc metrics show` lists: numbers only
     short = metric.removeprefix("test_")
-    combined = set() if dataset in METRIC else {f"{short}_combined"}  # series: the forecast combination
+    # series: the forecast combination and the Diebold-Mariano p-value against the best baseline
+    combined = set() if dataset in METRIC else {f"{short}_combined", "dm_p_value"}
     assert set(headline) == {short, f"{short}_baseline", *combined, "skill", "best_epoch"}
     assert headline[short] == metrics["best_variant"][metric]
     if combined:
         combination = metrics["combination"]
         assert headline[f"{short}_combined"] == combination[metric]
         assert 0.0 <= combination["weight"] <= 1.0 and combination["baseline"] in metrics["baselines"]
+        significance = metrics["significance"]
+        assert significance["against"] == metrics["best_baseline"]["name"]
+        assert 0.0 <= significance["p_value"] == headline["dm_p_value"] <= 1.0
     assert headline[f"{short}_baseline"] == metrics["best_baseline"][metric]
     charts = {path.name for path in (out / "charts").iterdir()}
     assert charts == ({"confusion_matrix.png"} if dataset in METRIC else {"forecast.csv"})

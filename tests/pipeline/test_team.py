@@ -98,7 +98,7 @@ def test_a_teammate_pulls_reproduces_nothing_and_diffs(
     assert changed == "defaults.synthetic.training.epochs"
     metrics_diff = _json(["dvc", "metrics", "diff", "HEAD~1", "--json"], b, env)
     rows = metrics_diff["results/synthetic/evaluate/metrics.json"]  # type: ignore[index]
-    assert set(rows) <= {"mae", "mae_baseline", "mae_combined", "skill", "best_epoch"}
+    assert set(rows) <= {"mae", "mae_baseline", "mae_combined", "dm_p_value", "skill", "best_epoch"}
     assert rows["mae"]["old"] != rows["mae"]["new"], rows  # the number that moved
     assert "mae_baseline" not in rows  # the baselines did not rerun: same number, not shown
     # `dvc plots diff` draws both commits: every row of each plot carries its revision.

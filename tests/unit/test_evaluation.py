@@ -13,6 +13,7 @@ from seqlab.evaluation import (
     best_baseline,
     classification_metrics,
     combination_weight,
+    diebold_mariano,
     leaderboard,
     regression_metrics,
     skill,
@@ -181,3 +182,23 @@ def test_a_combination_weight_minimises_validation_error_and_spans_both_ends() -
     assert combination_weight(actual + noise_b, actual + noise_b, actual)[0] == 0.0
     with pytest.raises(ValueError, match="expected one shape"):
         combination_weight(actual[:10], actual, actual)
+
+
+def test_diebold_mariano_tells_a_real_difference_from_noise() -> None:
+    rng = np.random.default_rng(1)
+    baseline = rng.normal(size=400)
+    better = 0.8 * baseline + 0.2 * rng.normal(size=400)  # mostly the same errors, a fifth smaller
+    statistic, p_value = diebold_mariano(better, baseline)
+    assert statistic < -2 and p_value < 0.01  # smaller errors: negative and significant
+    # Equally good forecasts: the test rejects at 5% about 5% of the time (its size), not more.
+    rejected = [diebold_mariano(rng.normal(size=200), rng.normal(size=200))[1] < 0.05 for _ in range(300)]
+    assert 0.01 <= np.mean(rejected) <= 0.10
+    assert diebold_mariano(baseline, better)[0] > 2  # symmetric: the sign says which is worse
+    assert diebold_mariano(baseline, baseline) == (0.0, 1.0)
+    # Horizon 3: rows [n, 3] and two Newey-West lags; a shape mismatch names both arguments.
+    statistic, p_value = diebold_mariano(better.reshape(-1, 4)[:, :3], baseline.reshape(-1, 4)[:, :3], 3)
+    assert statistic < 0 and 0 <= p_value <= 1
+    with pytest.raises(ValueError, match="shapes differ"):
+        diebold_mariano(better[:10], baseline)
+    with pytest.raises(ValueError, match="too few"):
+        diebold_mariano(better[:3], baseline[:3], 2)

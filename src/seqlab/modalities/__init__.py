@@ -71,6 +71,10 @@ class PreparedData(ABC):
         """Return the columns of ``x`` a model of these hyperparameters reads (all, by default)."""
         return x
 
+    def test_errors(self, predictions: np.ndarray) -> np.ndarray | None:
+        """Per-forecast test errors a Diebold-Mariano test compares (None: this modality has none)."""
+        return None
+
     def validation_baselines(self) -> dict[str, np.ndarray] | None:
         """Baseline forecasts of the validation targets, fitted before them (None: not combinable).
 

@@ -237,6 +237,11 @@ class SeriesData(PreparedData):
         }
         return metrics, {name: (forecast - self.mean) / self.std for name, forecast in forecasts.items()}
 
+    def test_errors(self, predictions: np.ndarray) -> np.ndarray | None:
+        """Forecast minus actual per test row and horizon step, in normalised units."""
+        actual = self.arrays["y_test"]
+        return np.asarray(predictions, dtype=np.float64).reshape(actual.shape) - actual
+
     def validation_baselines(self) -> dict[str, np.ndarray] | None:
         """Every series baseline's normalised forecasts of the validation targets, fitted before them.
 

@@ -71,6 +71,12 @@ def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
         (metric, higher_is_better, best_value),
         log,
     )
+    significance = compare_errors(data, predictions[best_variant], baseline_predictions[best_name], best_name)
+    if significance is not None:
+        log(
+            f"{dataset.name}: variant {best_variant} vs {best_name}: Diebold-Mariano "
+            f"{significance['statistic']:.3g}, p = {significance['p_value']:.3g}"
+        )
     if combination is not None:
         log(
             f"{dataset.name}: combination {combination['weight']:.2f} × variant {best_variant} + "
@@ -140,6 +146,7 @@ def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
         variants=variant_metrics,
         baselines=baseline_metrics,
         combination=combination,
+        significance=significance,
     )
     result.write(paths, dataset.name, best_epoch=summary.variants[best_variant].best_epoch)
     return result.as_dict()
@@ -193,6 +200,18 @@ def combine(
         "validation_mae_normalized": validation_error,
         **metrics,
     }
+
+
+def compare_errors(
+    data: Any, model: np.ndarray, baseline: np.ndarray, baseline_name: str
+) -> dict[str, Any] | None:
+    """Diebold-Mariano test of the model's test errors against the best baseline's (series only)."""
+    errors = data.test_errors(model)
+    if errors is None:
+        return None
+    horizon = errors.shape[1] if errors.ndim == 2 else 1
+    statistic, p_value = evaluation.diebold_mariano(errors, data.test_errors(baseline), horizon)
+    return {"against": baseline_name, "statistic": statistic, "p_value": p_value}
 
 
 def combination_name(combination: dict[str, Any]) -> str:
