@@ -218,10 +218,17 @@ def comparison_sentence(result: Mapping[str, Any]) -> str:
         verdict = f"Not promoted: {alias} stays on v{champion} ({result['decision']})."
     else:
         verdict = f"Not promoted ({result['decision']}); no version is {alias}."
+    p_value = result.get("dm_p_value")  # a series' Diebold-Mariano test: is the difference real?
+    sure = (
+        ""
+        if p_value is None
+        else f" (Diebold-Mariano p = {p_value:.2g}{'' if p_value < 0.05 else ', not significant'})"
+    )
     return (
         f"Best model: {result['model']} ({result['registered_model']} v{result['version']}), "
         f"{metric} {format_value(value, metric, unit)} vs best baseline {result['best_baseline']} "
-        f"{format_value(reference, metric, unit)}: {gap(value, reference, metric, higher, unit)}. {verdict}"
+        f"{format_value(reference, metric, unit)}: {gap(value, reference, metric, higher, unit)}{sure}. "
+        f"{verdict}"
     )
 
 
@@ -557,6 +564,7 @@ def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Lo
         "champion_version": champion,
         "champion_moved": decision.moved,
         "decision": decision.reason,
+        "dm_p_value": (evaluation.significance or {}).get("p_value"),
         "pipeline_run_id": run.run_id,
         "model_uri": model_uri,
     }

@@ -121,3 +121,27 @@ def test_model_labels_and_applicable_hyperparameters() -> None:
         "merge_mode": "concat",
     }
     assert applicable(gru) == {"family": "gru", "units": 8, "recurrent_dropout": 0.2, "bidirectional": False}
+
+
+def test_the_run_description_says_whether_the_difference_is_significant() -> None:
+    from seqlab.recording import comparison_sentence
+
+    result = {
+        "metric": "test_mae",
+        "unit": "°C",
+        "higher_is_better": False,
+        "value": 1.043,
+        "best_baseline_value": 1.048,
+        "alias": "champion",
+        "champion_version": "1",
+        "champion_moved": True,
+        "version": "1",
+        "decision": "first champion",
+        "model": "variant both · hybrid gru(8)",
+        "registered_model": "seqlab-giss",
+        "best_baseline": "climatology_trend_ar",
+    }
+    assert "Diebold" not in comparison_sentence(result)  # a classifier, or a record of an older seqlab
+    sentence = comparison_sentence({**result, "dm_p_value": 0.64})
+    assert "better (Diebold-Mariano p = 0.64, not significant). It is the new champion (v1)." in sentence
+    assert "(Diebold-Mariano p = 0.003)." in comparison_sentence({**result, "dm_p_value": 0.003})
