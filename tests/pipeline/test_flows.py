@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from seqlab.families import RECURRENT_FAMILIES
+from seqlab.families import RECURRENT_FAMILIES, model_label
 from tests.pipeline.helpers import MIRROR, clean_copy
 
 pytestmark = [
@@ -119,7 +119,7 @@ def test_smoke_pipeline_leaves_a_complete_run_tree(project: Path, dataset: str) 
         name = run.data.tags["seqlab.variant"]
         # the run spans the fit itself (not the moment it was recorded), and names its family
         assert (run.info.start_time, run.info.end_time) == (fits[name]["started_ms"], fits[name]["ended_ms"])
-        assert run.info.run_name.startswith(f"variant {name} · {family}")
+        assert run.info.run_name.startswith(f"variant {name} · {model_label(fits[name]['hyperparameters'])}")
         if family not in RECURRENT_FAMILIES:
             assert "recurrent_dropout" not in run.data.params and "bidirectional" not in run.data.params
     for run in by_kind["trial"]:

@@ -552,7 +552,8 @@ def test_profiles_override_the_default_sections() -> None:
         smoke.dataset("synthetic").split_index == default.dataset("synthetic").split_index
     )  # same test data
     assert smoke.dataset("giss").tuning.max_trials == 2
-    assert set(smoke.dataset("giss").tuning.space) == {"family", "units", "learning_rate"}  # replaced whole
+    # replaced whole: the smoke space trains hybrids only
+    assert set(smoke.dataset("giss").tuning.space) == {"family", "units", "learning_rate", "anchor"}
     cet = smoke.dataset("cet")
     assert cet.start_date == date(2005, 1, 1) and cet.split_index == 4800
     full = load_params(REPO_PARAMS, profile="full")
