@@ -28,6 +28,7 @@ from seqlab.paths import ProjectPaths
 from seqlab.runtime import load_keras
 
 Log = Callable[[str], None]
+VALIDATION_LOSS = "val_loss"  # what picks the best variant: its fit's best epoch, never a test score
 
 
 def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> dict[str, Any]:
@@ -55,8 +56,10 @@ def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
             f"{dataset.name}: variant {name}: {metric}={metrics[metric]:.4g} "
             f"(best baseline {best_name} {best_value:.4g})"
         )
-    best_variant = (max if higher_is_better else min)(
-        variant_metrics, key=lambda v: variant_metrics[v][metric]
+    best_variant = chosen_variant(summary)
+    log(
+        f"{dataset.name}: best variant {best_variant} (least validation loss "
+        f"{summary.variants[best_variant].best_metrics[VALIDATION_LOSS]:.4g}; chosen before the test scores)"
     )
 
     with np.load(paths.results_dir(dataset.name, "baselines") / "predictions.npz") as archive:
@@ -150,6 +153,18 @@ def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
     )
     result.write(paths, dataset.name, best_epoch=summary.variants[best_variant].best_epoch)
     return result.as_dict()
+
+
+def chosen_variant(summary: TrainSummary) -> str:
+    """Return the variant of least validation loss (ties: the first trained), chosen without the test split.
+
+    Picking the variant with the best test score would report an optimistic test score: the choice
+    would itself have been fitted on the test period.
+    """
+    return min(
+        summary.variants,
+        key=lambda name: summary.variants[name].best_metrics.get(VALIDATION_LOSS, math.inf),
+    )
 
 
 def combine(
