@@ -31,6 +31,7 @@ from pydantic import (
 
 from seqlab.datasets import (
     KINDS,
+    OPTIONAL_SECTIONS,
     PROTOCOL_KEYS,
     SECTIONS,
     DatasetConfig,
@@ -297,6 +298,7 @@ def _entries(raw: Mapping[str, Any], source: str) -> dict[str, dict[str, Any]]:
         sections = defaults.get(kind)
         if not isinstance(sections, dict):
             raise ConfigError(f"{source}: defaults.{kind}: missing; every kind in use needs its defaults")
+        sections = {**dict.fromkeys(OPTIONAL_SECTIONS, {}), **sections}
         absent = [section for section in SECTIONS if section not in sections]
         if absent:
             raise ConfigError(

@@ -29,7 +29,9 @@ from seqlab.schema import Section, TrainingParams, TuningParams
 Modality = Literal["text", "series", "image"]
 # The sections of a dataset's configuration that ``defaults.<kind>`` holds, one per concern: DVC
 # tracks each stage's section separately, so a changed training key reruns only training onwards.
-SECTIONS: tuple[str, ...] = ("source", "prepare", "baselines", "tuning", "training")
+SECTIONS: tuple[str, ...] = ("source", "prepare", "baselines", "tuning", "training", "backtest")
+# Sections a kind's defaults may leave out: an absent backtest is ``{}``, no backtest.
+OPTIONAL_SECTIONS: tuple[str, ...] = ("backtest",)
 # Keys of a series dataset's own protocol (its entry in ``datasets:``), beside the sections.
 PROTOCOL_KEYS: tuple[str, ...] = ("start_date", "end_date", "test_size", "split_index")
 
@@ -151,6 +153,29 @@ class SeriesBaselines(Section):
     ar_order: int = Field(ge=0, description="AR order of the climatology + AR baselines")
 
 
+class SeriesBacktest(Section):
+    """Rolling-origin backtest: refit and forecast the next block from each of the last origins.
+
+    An empty section (``origins: 0``) backtests nothing.
+    """
+
+    origins: int = Field(0, ge=0, description="forecast origins, one block apart, ending at the series' end")
+    horizon: int | None = Field(None, ge=1, description="steps forecast from each origin (one block)")
+    refit: int = Field(1, ge=1, description="refit the model every this many origins (baselines: each)")
+
+    @model_validator(mode="after")
+    def _origins_and_blocks(self) -> SeriesBacktest:
+        if self.origins == 1:
+            raise ValueError("origins: give 0 (no backtest) or at least 2")
+        if self.origins and self.horizon is None:
+            raise ValueError("horizon: give the steps forecast from each origin")
+        return self
+
+
+class NoBacktest(Section):
+    """A dataset without a time order (reviews, digits) has no backtest: an empty section."""
+
+
 class ImagePrepare(Section):
     """The split of the MNIST images: stratified and seeded when only the official test set exists.
 
@@ -186,6 +211,7 @@ class DatasetConfig(Section):
     baselines: Section
     tuning: TuningParams
     training: TrainingParams
+    backtest: Section
 
     @property
     def kind(self) -> Kind:
@@ -204,6 +230,7 @@ class TextDataset(DatasetConfig):
     source: AclImdbSource
     prepare: TextPrepare
     baselines: TextBaselines
+    backtest: NoBacktest
 
 
 class SeriesDataset(DatasetConfig):
@@ -215,6 +242,7 @@ class SeriesDataset(DatasetConfig):
     split_index: int | None = Field(None, ge=1, description="the test period: from this index on")
     prepare: SeriesPrepare
     baselines: SeriesBaselines
+    backtest: SeriesBacktest
 
     @model_validator(mode="after")
     def _one_test_period(self) -> SeriesDataset:
@@ -271,6 +299,7 @@ class ImageDataset(DatasetConfig):
     source: MnistRowsSource
     prepare: ImagePrepare
     baselines: ImageBaselines
+    backtest: NoBacktest
 
 
 # --------------------------------------------------------------------------- kinds
@@ -655,6 +684,7 @@ def describe_source(dataset: DatasetConfig) -> str:
 
 __all__ = [
     "KINDS",
+    "OPTIONAL_SECTIONS",
     "PROTOCOL_KEYS",
     "SECTIONS",
     "DatasetConfig",

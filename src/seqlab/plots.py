@@ -446,9 +446,50 @@ def plot_comparison(
     return _save(figure, path)
 
 
+def plot_backtest(
+    origins: Sequence[str],
+    errors: Mapping[str, Sequence[float]],
+    path: str | Path,
+    *,
+    model: str,
+    best_baseline: str,
+    title: str,
+    unit: str | None = None,
+) -> Path:
+    """Draw each origin's MAE of the model and the best baseline (the other baselines faint).
+
+    ``errors`` maps ``model`` and every baseline to its MAE per origin; the title gives both means.
+    """
+    for name in (model, best_baseline):
+        if name not in errors:
+            raise ValueError(f"errors: no MAE per origin of {name!r} (have {sorted(errors)})")
+    positions = np.arange(len(origins))
+    figure, axes = _new_figure(1, 1, (10.0, 4.0))
+    axis = axes[0]
+    for name, values in errors.items():
+        if name not in (model, best_baseline):
+            axis.plot(positions, values, color="#bdbdbd", linewidth=0.8)
+    baseline_label = f"baseline {best_baseline}"
+    axis.plot(positions, errors[best_baseline], marker="o", label=baseline_label, **FORECAST_STYLES[1])
+    axis.plot(positions, errors[model], marker="o", label=model, **FORECAST_STYLES[0])
+    axis.plot([], [], color="#bdbdbd", linewidth=0.8, label="other baselines")
+    axis.set_xticks(positions, list(origins), rotation=45, ha="right", fontsize="small")
+    axis.set_xlabel("forecast origin (first step of its block)")
+    axis.set_ylabel(_with_unit("MAE over the block", unit))
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize="small")
+    means = {name: float(np.mean(errors[name])) for name in (model, best_baseline)}
+    figure.suptitle(
+        f"{title}: error per backtest origin\nmean {_amount(means[model], unit)} vs "
+        f"{_amount(means[best_baseline], unit)} for baseline {best_baseline}"
+    )
+    return _save(figure, path)
+
+
 __all__ = [
     "comparison_note",
     "metric_name",
+    "plot_backtest",
     "plot_class_confusion",
     "plot_comparison",
     "plot_confusion_matrix",

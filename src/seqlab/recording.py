@@ -224,12 +224,21 @@ def comparison_sentence(result: Mapping[str, Any]) -> str:
         if p_value is None
         else f" (Diebold-Mariano p = {p_value:.2g}{'' if p_value < 0.05 else ', not significant'})"
     )
+    backtest = f" The {result['backtest']}." if result.get("backtest") else ""
     return (
         f"Best model: {result['model']} ({result['registered_model']} v{result['version']}), "
         f"{metric} {format_value(value, metric, unit)} vs best baseline {result['best_baseline']} "
         f"{format_value(reference, metric, unit)}: {gap(value, reference, metric, higher, unit)}{sure}. "
-        f"{verdict}"
+        f"{verdict}{backtest}"
     )
+
+
+def _backtest_sentence(paths: ProjectPaths, dataset: str) -> str | None:
+    """Return the backtest's one-sentence result (None: no backtest, e.g. a dataset without time order)."""
+    path = paths.results_dir(dataset, "backtest") / "summary.json"
+    summary = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    sentence = summary.get("sentence")
+    return str(sentence) if sentence else None
 
 
 def combination_metrics(evaluation: Evaluation) -> dict[str, float]:
@@ -290,6 +299,8 @@ def note_reuse(run: PipelineRun) -> None:
         lines = []
     if "evaluate" in run.reused and Evaluation.path(paths, run.dataset).exists():
         _log_headline(run, paths)
+    if "backtest" in run.reused:  # its figures on this parent too, so its row in the UI is not blank
+        run.tracker.log_metrics(run.run_id, backtest_metrics(paths, run.dataset))
     lines += [
         f"Reused without recomputing: {', '.join(run.reused)} "
         f"({len(run.reused)} of {len(STAGES)} steps; inputs, code and params unchanged)."
@@ -565,6 +576,7 @@ def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Lo
         "champion_moved": decision.moved,
         "decision": decision.reason,
         "dm_p_value": (evaluation.significance or {}).get("p_value"),
+        "backtest": _backtest_sentence(paths, dataset),
         "pipeline_run_id": run.run_id,
         "model_uri": model_uri,
     }
@@ -596,11 +608,44 @@ def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Lo
     return result
 
 
+BACKTEST_METRICS = ("mae_model", "mae_baseline", "skill", "mae_difference_se", "dm_statistic", "dm_p_value")
+
+
+def backtest_metrics(paths: ProjectPaths, dataset: str) -> dict[str, float]:
+    """Return the backtest's figures as the parent run's ``backtest_*`` metrics (none without a backtest)."""
+    path = paths.results_dir(dataset, "backtest") / "summary.json"
+    summary = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if not summary.get("origins"):
+        return {}
+    return {
+        "backtest_origins": float(summary["origins"]),
+        **{f"backtest_{key}": float(summary[key]) for key in BACKTEST_METRICS if key in summary},
+    }
+
+
+def record_backtest(run: PipelineRun, params: Params, paths: ProjectPaths) -> None:
+    """Log the backtest's means, skill and Diebold-Mariano test on the parent, with its table and plot."""
+    metrics = backtest_metrics(paths, run.dataset)
+    if not metrics:
+        return
+    folder = paths.results_dir(run.dataset, "backtest")
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    run.tracker.log_metrics(run.run_id, metrics)
+    run.tracker.set_tags(
+        run.run_id,
+        {"seqlab.backtest_baseline": summary["best_baseline"], "seqlab.backtest": summary["sentence"]},
+    )
+    for name in ("summary.json", "origins.csv", "metrics.json"):
+        run.tracker.log_artifact(run.run_id, folder / name, "backtest")
+    run.tracker.log_artifact(run.run_id, folder / "plots", "backtest")
+
+
 # --------------------------------------------------------------------------- entry points
 
 RECORDERS: dict[str, Callable[[PipelineRun, Params, ProjectPaths], Any]] = {
     "baselines": record_baselines,
     "tune": record_trials,
+    "backtest": record_backtest,
 }
 
 

@@ -100,7 +100,7 @@ def test_two_runs_started_together_take_turns(project: tuple[Path, dict[str, str
         assert second.wait(timeout=DEADLINE_S) == 0, (root.parent / "second.log").read_text()[-4000:]
     waited = (root.parent / "second.log").read_text()
     assert f"busy: PID {first.pid}" in waited and "seqlab run --dataset synthetic" in waited
-    assert "reused 8/8 steps" in waited  # it found the first run's finished outputs, whole
+    assert "reused 9/9 steps" in waited  # it found the first run's finished outputs, whole
     assert not _mlflow_runs(env, "FAILED") and not _mlflow_runs(env, "RUNNING")
     assert _holder(root) is None  # released
 
@@ -114,7 +114,7 @@ def test_a_killed_run_is_reconciled_by_the_next(project: tuple[Path, dict[str, s
     with open(log, "w") as handle:
         victim = subprocess.Popen(longer, cwd=root, env=env, stdout=handle, stderr=subprocess.STDOUT)
         _wait_for(
-            lambda: "[5/8] synthetic tune" in log.read_text() or victim.poll() is not None,
+            lambda: "[5/9] synthetic tune" in log.read_text() or victim.poll() is not None,
             "the run to reach training",
         )
         assert victim.poll() is None, log.read_text()[-4000:]

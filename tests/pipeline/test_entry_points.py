@@ -73,6 +73,8 @@ def test_dvc_and_prefect_give_the_same_results_and_records(project: tuple[Path, 
     metrics = json.loads(run_command(["dvc", "metrics", "show", "--json"], root, env, stdout_only=True))
     shown = json.dumps(metrics)
     assert "results/synthetic/evaluate/metrics.json" in shown and '"mae_baseline"' in shown
+    assert "results/synthetic/backtest/metrics.json" in shown and '"dm_p_value"' in shown
+    assert dvc_run.data.metrics["backtest_origins"] == 10
     run_command(
         ["dvc", "plots", "show", "--json", "results/synthetic/evaluate/learning_curves.csv"], root, env
     )
@@ -87,7 +89,8 @@ def test_dvc_and_prefect_give_the_same_results_and_records(project: tuple[Path, 
     (flow_run,) = _pipeline_runs("prefect")
     for key in ("seqlab.dvc.data/raw/synthetic", "seqlab.dvc.data/prepared/synthetic"):
         assert flow_run.data.tags[key] == dvc_run.data.tags[key]  # same data, same DVC hashes
-    assert flow_run.data.metrics["test_mae"] == pytest.approx(dvc_run.data.metrics["test_mae"], rel=1e-6)
+    for metric in ("test_mae", "backtest_mae_model", "backtest_dm_p_value"):
+        assert flow_run.data.metrics[metric] == pytest.approx(dvc_run.data.metrics[metric], rel=1e-6), metric
     for run in (dvc_run, flow_run):
         assert run.data.tags["seqlab.params_sha256"] == dvc_run.data.tags["seqlab.params_sha256"]
 
@@ -113,9 +116,10 @@ def test_changing_a_training_key_reruns_training_and_what_follows(
         json.loads(
             run_command(["dvc", "status", "--json", "--with-deps", TARGET], root, env, stdout_only=True)
         )
-    ) == {"train@synthetic"}
+    ) == {"train@synthetic", "backtest@synthetic"}  # the backtest refits with the training settings
     assert _ran(run_command(["dvc", "repro", TARGET], root, env)) == {
         "train@synthetic",
         "evaluate@synthetic",
+        "backtest@synthetic",
         "register@synthetic",
     }

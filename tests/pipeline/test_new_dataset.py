@@ -74,7 +74,7 @@ def test_a_new_station_runs_through_the_flow_and_dvc_repro(tmp_path: Path) -> No
     store.touch()  # `seqlab run` into an empty SQLite file, as a user's first run does
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{store}"
     output = run_command(["seqlab", "run", "--dataset", "caen", "--profile", "smoke"], root, env)
-    assert "[8/8] caen register: done" in output, output
+    assert "[9/9] caen register: done" in output, output
 
     from mlflow.tracking import MlflowClient
 
@@ -102,7 +102,17 @@ def test_a_new_station_runs_through_the_flow_and_dvc_repro(tmp_path: Path) -> No
     # dvc repro of the same stages, with smoke budgets written into params.yaml (dvc knows no profiles)
     bake_profile(root / "params.yaml", "smoke", "giss_station")
     ran = run_command(["dvc", "repro", "register@caen"], root, env)
-    for stage in ("fetch", "validate", "prepare", "baselines", "tune", "train", "evaluate", "register"):
+    for stage in (
+        "fetch",
+        "validate",
+        "prepare",
+        "baselines",
+        "tune",
+        "train",
+        "evaluate",
+        "backtest",
+        "register",
+    ):
         assert f"'{stage}@caen'" in ran, ran
     status = json.loads(
         run_command(["dvc", "status", "--json", "register@caen"], root, env, stdout_only=True)

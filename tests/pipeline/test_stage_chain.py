@@ -60,7 +60,7 @@ def test_stages_in_order_produce_leaderboard_plots_and_metrics(
     common = ["--root", str(tmp_path), "--params", str(REPO / "params.yaml")]
     for item in overrides:
         common += ["--param", item]
-    for stage in ("fetch", "validate", "prepare", "baselines", "tune", "train", "evaluate"):
+    for stage in ("fetch", "validate", "prepare", "baselines", "tune", "train", "evaluate", "backtest"):
         assert run([*common, "stage", stage, "--dataset", dataset]) == 0, stage
 
     out = tmp_path / "results" / dataset / "evaluate"
@@ -97,6 +97,36 @@ def test_stages_in_order_produce_leaderboard_plots_and_metrics(
     assert METRICS.get(dataset, {"test_rmse", "test_mae_normalized"}) <= set(metrics["variants"]["none"])
     assert (tmp_path / "results" / dataset / "train" / "none" / "model.keras").is_file()
     _scoring_again_gives_the_evaluation(dataset, tmp_path, overrides, metrics)
+    _backtest_scored_every_origin(dataset, tmp_path / "results" / dataset / "backtest", metrics)
+
+
+def _backtest_scored_every_origin(dataset: str, out: Path, metrics: dict[str, Any]) -> None:
+    """A series is backtested from params' 12 origins (refit every 4th); text and digits say why not."""
+    import pandas as pd
+
+    headline = json.loads((out / "metrics.json").read_text())
+    if dataset in METRIC:
+        assert headline == {"origins": 0}
+        assert "no time order" in (out / "plots" / "none.txt").read_text()
+        return
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(headline) == {
+        "origins",
+        "mae_model",
+        "mae_baseline",
+        "skill",
+        "mae_difference_se",
+        "dm_p_value",
+    }
+    assert headline["origins"] == 12 and summary["variant"] == metrics["best_variant"]["name"]
+    assert headline["mae_baseline"] == min(value for name, value in summary["mae"].items() if name != "model")
+    assert headline["skill"] == pytest.approx(1 - headline["mae_model"] / headline["mae_baseline"])
+    table = pd.read_csv(out / "origins.csv")
+    assert table["origin"].nunique() == 12 and set(table["model"]) == set(summary["mae"])
+    assert table["fitted_at"].nunique() == 3  # params' refit: every 4th origin
+    model = table[table["model"] == "model"]["mae"]
+    assert model.mean() == pytest.approx(headline["mae_model"], rel=1e-4)
+    assert (out / "plots" / "backtest.png").stat().st_size > 10_000
 
 
 def _scoring_again_gives_the_evaluation(

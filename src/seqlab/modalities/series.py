@@ -98,6 +98,47 @@ class SeriesData(PreparedData):
         dates_file = folder / "dates.txt"
         self.dates = dates_file.read_text(encoding="utf-8").split() if dates_file.exists() else None
 
+    def at_origin(self, origin: int, end: int) -> SeriesData:
+        """Return this dataset as if its test period were ``values[origin:end]``, refitted before it.
+
+        Normalisation, windows, the validation part and the hybrid's baseline come from the values
+        before ``origin`` only, and nothing after ``end`` exists: what a rolling-origin backtest refits
+        at each origin (:mod:`seqlab.backtest`).
+        """
+        from seqlab.prep.series import make_split_windows
+
+        params = self.manifest["params"]
+        values = self.arrays["values"][:end]
+        windows = make_split_windows(
+            values,
+            split_index=origin,
+            window_size=int(params["window_size"]),
+            horizon=int(params["horizon"]),
+            stride=int(params["stride"]),
+            validation_fraction=float(params["validation_fraction"]),
+        )
+        manifest = {
+            **self.manifest,
+            "split_index": origin,
+            "normalization": {**windows.normalizer.to_dict(), "fitted_on": f"values[:{origin}]"},
+        }
+        view = SeriesData.__new__(SeriesData)
+        PreparedData.__init__(view, self.dataset, self.folder, manifest)
+        view.arrays = {
+            **{
+                f"{part}_{split}": getattr(windows, f"{part}_{split}")
+                for part in ("x", "y")
+                for split in ("train", "validation", "test")
+            },
+            **{
+                f"{split}_target_index": getattr(windows, f"{split}_target_index")
+                for split in ("train", "validation", "test")
+            },
+            "values": values,
+        }
+        view.dates = self.dates[:end] if self.dates is not None else None
+        return view
+
     @property
     def season_kind(self) -> str:
         """How seasons are read: "monthly" or "daily" from the dates, else "periodic" from the index."""

@@ -15,6 +15,7 @@ from typing import Any
 from seqlab.datasets import DatasetConfig
 from seqlab.fileio import replace_directory
 from seqlab.paths import ProjectPaths
+from seqlab.stages.backtest import backtest
 from seqlab.stages.baselines import baselines
 from seqlab.stages.data import fetch, prepare, validate
 from seqlab.stages.evaluate import evaluate
@@ -29,10 +30,11 @@ STAGES: tuple[str, ...] = (
     "tune",
     "train",
     "evaluate",
+    "backtest",
     "register",
 )
 # The stages that model (and so leave a FAILED MLflow run when they raise outside the flow).
-MODELLING_STAGES: tuple[str, ...] = ("baselines", "tune", "train", "evaluate", "register")
+MODELLING_STAGES: tuple[str, ...] = ("baselines", "tune", "train", "evaluate", "backtest", "register")
 # Stages whose unfinished work is worth keeping for the next try (tuner trials, fit checkpoints).
 RESUMABLE_STAGES: tuple[str, ...] = ("tune", "train")
 
@@ -73,6 +75,7 @@ STAGE_FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "tune": staged("tune", tune),
     "train": staged("train", train),
     "evaluate": staged("evaluate", evaluate),
+    "backtest": staged("backtest", backtest),
 }
 
 __all__ = ["MODELLING_STAGES", "RESUMABLE_STAGES", "STAGES", "STAGE_FUNCTIONS", "staged"]
