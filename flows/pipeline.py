@@ -1,6 +1,6 @@
 """Prefect orchestration of seqlab: one flow per dataset, built from the library's stage functions.
 
-fetch → validate → prepare → baselines → tune → train → evaluate → register. Only wiring lives
+fetch → validate → prepare → baselines → tune → train → evaluate → backtest → register. Only wiring lives
 here: each step is a library function wrapped with ``task(...)``, retried only on network errors,
 bounded by ``pipeline.step_timeouts``, and skipped when nothing it depends on changed. A step is
 current when its key (flows/graph.py: the content of its dvc.yaml deps and of the code it imports,

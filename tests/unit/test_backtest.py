@@ -182,3 +182,17 @@ def test_the_best_variant_is_chosen_on_validation_loss_never_on_a_test_score() -
         best_hyperparameters={}, variants={"none": fit(0.30), "dropout": fit(0.25), "both": fit(0.25)}
     )
     assert chosen_variant(summary) == "dropout"  # least validation loss; ties: the first trained
+
+
+def test_hybrid_training_rows_read_a_baseline_fitted_before_the_validation_period(tmp_path: Path) -> None:
+    values = _values()
+    data = _prepared(tmp_path / "a", values)
+    first_validation = int(data.arrays["validation_target_index"].min())
+    changed = values.copy()
+    changed[first_validation:SPLIT] += 5.0  # another validation period, the same training part before it
+    other = _prepared(tmp_path / "b", changed)
+    assert data.fit_baseline.to_dict() == other.fit_baseline.to_dict()
+    assert data.hybrid_baseline.to_dict() != other.hybrid_baseline.to_dict()  # the test rows' baseline
+    # the training rows' baseline forecast, in real units (normalisation is the training period's)
+    forecasts = [series.inputs("train")[:, -1] * series.std + series.mean for series in (data, other)]
+    np.testing.assert_allclose(forecasts[0], forecasts[1], rtol=1e-5)

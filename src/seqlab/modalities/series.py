@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -164,19 +165,36 @@ class SeriesData(PreparedData):
 
     @cached_property
     def hybrid_baseline(self) -> ClimatologyAR:
-        """Climatology + trend + AR fitted on the training period: where a hybrid's forecast starts."""
+        """Climatology + trend + AR fitted on the training period: where a hybrid's test forecast starts."""
+        return self._climatology_ar(int(self.manifest["split_index"]))
+
+    @cached_property
+    def fit_baseline(self) -> ClimatologyAR:
+        """The same baseline fitted before the validation period: what a hybrid's training rows read.
+
+        Fitted on the whole training period, it would have seen the validation targets, so early
+        stopping would judge corrections to an in-sample forecast. A series too short to hold every
+        season before its validation period falls back to the training period's fit.
+        """
+        return self._climatology_ar(int(self.arrays["validation_target_index"].min()))
+
+    def _climatology_ar(self, split: int) -> ClimatologyAR:
         from seqlab.baselines import fit_climatology_ar
 
         return fit_climatology_ar(
             self.arrays["values"],
             self.season_keys,
-            int(self.manifest["split_index"]),
+            split,
             order=_series_config(self.dataset).baselines.ar_order,
             trend=True,
         )
 
     def inputs(self, split: str) -> np.ndarray:
-        """Model inputs of a split: windows, calendar features, the baseline's residuals and forecast."""
+        """Model inputs of a split: windows, calendar features, the baseline's residuals and forecast.
+
+        The baseline of the train and validation rows is fitted before the validation period, that of
+        the test rows on the whole training period (the one the test period reports).
+        """
         from seqlab.baselines import baseline_rows
         from seqlab.prep.series import calendar_features
 
@@ -185,16 +203,25 @@ class SeriesData(PreparedData):
             self.season_keys[target_index[:, 0]], self.season_count, CALENDAR_HARMONICS_MAX
         )
         values = self.arrays["values"]
-        window = int(self.manifest["params"]["window_size"])
-        residuals, forecasts = baseline_rows(
-            self.hybrid_baseline,
-            values,
-            np.arange(values.size, dtype=np.float64),
-            self.season_keys,
-            target_index[:, 0] - 1,
-            self.horizon,
-            window,
-        )
+
+        def rows(baseline: Callable[[], ClimatologyAR]) -> tuple[np.ndarray, np.ndarray]:
+            return baseline_rows(
+                baseline(),
+                values,
+                np.arange(values.size, dtype=np.float64),
+                self.season_keys,
+                target_index[:, 0] - 1,
+                self.horizon,
+                int(self.manifest["params"]["window_size"]),
+            )
+
+        if split == "test":
+            residuals, forecasts = rows(lambda: self.hybrid_baseline)
+        else:
+            try:
+                residuals, forecasts = rows(lambda: self.fit_baseline)
+            except ValueError:  # a season missing before validation: the training period's fit
+                residuals, forecasts = rows(lambda: self.hybrid_baseline)
         return np.concatenate(
             [self.arrays[f"x_{split}"], calendar, residuals / self.std, (forecasts - self.mean) / self.std],
             axis=1,
