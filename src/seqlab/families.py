@@ -27,6 +27,8 @@ RECURRENT_FAMILIES: tuple[str, ...] = (*RECURRENT_CELLS, "conv1d_rnn")
 CONV_FAMILIES: tuple[str, ...] = ("conv1d", "conv1d_rnn")
 # A series model with this ``anchor`` is a hybrid: a baseline's forecast plus a learned correction.
 HYBRID_ANCHOR = "baseline"
+# A text model with this ``anchor`` is a hybrid: NBSVM's logit plus a correction from the family's body.
+TEXT_HYBRID_ANCHOR = "nbsvm"
 # Families without dropout layers at all: every dropout variant is the same model as "none".
 DROPOUT_FREE_FAMILIES: tuple[str, ...] = ("nbsvm",)
 
@@ -50,7 +52,7 @@ def model_label(hyperparameters: Mapping[str, Any]) -> str:
             family = f"{layers}×{family}"
         if hyperparameters.get("bidirectional"):
             family = f"bidirectional {family}"
-    if hyperparameters.get("anchor") == HYBRID_ANCHOR:
+    if hyperparameters.get("anchor") in (HYBRID_ANCHOR, TEXT_HYBRID_ANCHOR):
         family = f"hybrid {family}"
     units = hyperparameters.get("units")
     if family != "nbsvm" and isinstance(units, int) and not isinstance(units, bool):
@@ -87,10 +89,14 @@ ONLY_FOR: dict[str, tuple[str, ...]] = {
 def applicable(hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
     """Keep the hyperparameters the configuration's family reads (``merge_mode`` only when bidirectional)."""
     family = hyperparameters.get("family")
+    hybrid = hyperparameters.get("anchor") == TEXT_HYBRID_ANCHOR  # also reads nbsvm's n-gram settings
     kept = {
         name: value
         for name, value in hyperparameters.items()
-        if family is None or name not in ONLY_FOR or family in ONLY_FOR[name]
+        if family is None
+        or name not in ONLY_FOR
+        or family in ONLY_FOR[name]
+        or (hybrid and "nbsvm" in ONLY_FOR[name])
     }
     if not kept.get("bidirectional"):
         kept.pop("merge_mode", None)

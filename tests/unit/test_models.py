@@ -521,6 +521,31 @@ def test_nbsvm_model_saves_with_its_ratios_and_ignores_padding_side(tmp_path: Pa
     np.testing.assert_allclose(loaded.predict(pre, verbose=0), model.predict(pre, verbose=0), atol=1e-6)
 
 
+def test_text_hybrid_starts_as_its_nbsvm_and_learns_a_correction(tmp_path: Path) -> None:
+    from seqlab.families import applicable, model_label
+    from seqlab.training import adapt_to_training_data
+
+    options = {"units": 4, "embedding_dim": 4, "ngram": 2, "ngram_buckets": 101, "seed": 3}
+    hybrid = build_text_model("lstm", VOCAB, MAX_LEN, bidirectional=True, anchor="nbsvm", **options)
+    reviews = np.concatenate([token_ids(4, seed=1), token_ids(4, seed=2)])
+    assert adapt_to_training_data(hybrid, reviews, np.arange(8) % 2) == 1  # the NBSVM part's ratios
+    logit = keras.Model(hybrid.inputs, hybrid.get_layer("naive_bayes_ngrams").output)
+    untrained = 1 / (1 + np.exp(-logit.predict(reviews, verbose=0)))
+    np.testing.assert_allclose(hybrid.predict(reviews, verbose=0), untrained, atol=1e-6)
+    hybrid.fit(reviews, (np.arange(8) % 2).astype("float32"), epochs=2, verbose=0)
+    assert np.abs(np.asarray(hybrid.get_layer("correction").kernel)).max() > 0  # the body now corrects
+    hybrid.save(tmp_path / "hybrid.keras")
+    loaded = keras.models.load_model(tmp_path / "hybrid.keras")
+    np.testing.assert_allclose(
+        loaded.predict(reviews, verbose=0), hybrid.predict(reviews, verbose=0), atol=1e-6
+    )
+    hyperparameters = {"family": "lstm", "bidirectional": True, "units": 4, "anchor": "nbsvm", "ngram": 2}
+    assert model_label(hyperparameters) == "hybrid bidirectional lstm(4)"
+    assert applicable(hyperparameters)["ngram"] == 2  # the hybrid's NBSVM reads it
+    with pytest.raises(ValueError, match="an nbsvm model cannot correct itself"):
+        build_text_model("nbsvm", VOCAB, MAX_LEN, anchor="nbsvm")
+
+
 # --------------------------------------------------------------------------- images read row by row
 
 

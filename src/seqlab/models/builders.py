@@ -58,6 +58,7 @@ from seqlab.families import (  # noqa: F401  (re-exported: the builders' vocabul
     RECURRENT_FAMILIES,
     SERIES_FAMILIES,
     TEXT_FAMILIES,
+    TEXT_HYBRID_ANCHOR,
 )
 from seqlab.models.cells import (
     HashedBigrams,
@@ -380,6 +381,7 @@ def build_text_model(
     bigram_buckets: int = 0,
     ngram: int = 3,
     ngram_buckets: int = 2**22,
+    anchor: str = "none",
     learning_rate: float = 1e-3,
     seed: int | None = None,
 ) -> keras.Model:
@@ -393,7 +395,9 @@ def build_text_model(
     ``family="nbsvm"`` is a linear model over the review's set of 1..``ngram``-grams (longer ones hashed
     into ``ngram_buckets``), weighted by Naive Bayes ratios that ``seqlab.training.adapt_to_training_data``
     fits on the training reviews before training (``NaiveBayesNgrams``); the embedding, body, pooling and
-    dropout arguments do not apply to it.
+    dropout arguments do not apply to it. ``anchor="nbsvm"`` makes any other family a hybrid: its
+    logit is that NBSVM layer's plus a correction from the family's body whose Dense layer starts at
+    zero (an untrained hybrid is the NBSVM), trained end to end.
     """
     body = _Body.validated(
         family,
@@ -424,6 +428,9 @@ def build_text_model(
     ngram_buckets = _positive_int(ngram_buckets, "ngram_buckets")
     learning_rate = _learning_rate(learning_rate)
     seed = _seed(seed)
+    anchor = _choice(anchor, "anchor", ("none", TEXT_HYBRID_ANCHOR))
+    if anchor != "none" and body.family == "nbsvm":
+        raise ValueError(f"anchor={anchor!r}: an nbsvm model cannot correct itself; give another family")
     with seeded(seed):
         inputs = keras.Input(shape=(max_len,), dtype="int32", name="token_ids")
         if body.family == "nbsvm":
@@ -444,8 +451,20 @@ def build_text_model(
         x = _add_body(x, body, dense_reduction="average", conv_reduction="max", recurrent_pooling=pooling)
         if head_dropout > 0:
             x = keras.layers.Dropout(head_dropout, name="head_dropout")(x)
-        outputs = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
-        return _compiled_text_model(keras.Model(inputs, outputs, name=f"text_{body.family}"), learning_rate)
+        if anchor == TEXT_HYBRID_ANCHOR:
+            base = NaiveBayesNgrams(vocab_size, ngram, ngram_buckets, seed=seed, name="naive_bayes_ngrams")(
+                inputs
+            )
+            correction = keras.layers.Dense(
+                1, kernel_initializer="zeros", bias_initializer="zeros", name="correction"
+            )(x)
+            logit = keras.layers.Add(name="logit")([base, correction])
+            outputs = keras.layers.Activation("sigmoid", name="probability")(logit)
+            name = f"text_hybrid_{body.family}"
+        else:
+            outputs = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
+            name = f"text_{body.family}"
+        return _compiled_text_model(keras.Model(inputs, outputs, name=name), learning_rate)
 
 
 def build_rows_model(
