@@ -542,8 +542,12 @@ def test_text_hybrid_starts_as_its_nbsvm_and_learns_a_correction(tmp_path: Path)
     hyperparameters = {"family": "lstm", "bidirectional": True, "units": 4, "anchor": "nbsvm", "ngram": 2}
     assert model_label(hyperparameters) == "hybrid bidirectional lstm(4)"
     assert applicable(hyperparameters)["ngram"] == 2  # the hybrid's NBSVM reads it
-    with pytest.raises(ValueError, match="an nbsvm model cannot correct itself"):
-        build_text_model("nbsvm", VOCAB, MAX_LEN, anchor="nbsvm")
+    plain = {"family": "nbsvm", "anchor": "nbsvm", "ngram": 2}  # an NBSVM anchored on itself is itself
+    assert model_label(plain) == "nbsvm" and "anchor" not in applicable(plain)
+    assert (
+        build_text_model("nbsvm", VOCAB, MAX_LEN, anchor="nbsvm", ngram=2, ngram_buckets=101).name
+        == "text_nbsvm"
+    )
 
 
 # --------------------------------------------------------------------------- images read row by row
