@@ -52,7 +52,7 @@ def model_label(hyperparameters: Mapping[str, Any]) -> str:
             family = f"{layers}×{family}"
         if hyperparameters.get("bidirectional"):
             family = f"bidirectional {family}"
-    if hyperparameters.get("anchor") in (HYBRID_ANCHOR, TEXT_HYBRID_ANCHOR):
+    if hyperparameters.get("anchor") in (HYBRID_ANCHOR, TEXT_HYBRID_ANCHOR) and family != "nbsvm":
         family = f"hybrid {family}"
     units = hyperparameters.get("units")
     if family != "nbsvm" and isinstance(units, int) and not isinstance(units, bool):
@@ -76,6 +76,7 @@ ONLY_FOR: dict[str, tuple[str, ...]] = {
     "dilation_rate": CONV_FAMILIES,
     "conv_layers": CONV_FAMILIES,
     "bigram_buckets": ("dense",),
+    "anchor": (*SERIES_FAMILIES,),  # nbsvm has no anchor (anchored on itself it is itself)
     "ngram": ("nbsvm",),
     "ngram_buckets": ("nbsvm",),
     "units": _EMBEDDING_FAMILIES,
