@@ -35,6 +35,14 @@ def origin_starts(length: int, count: int, block: int) -> list[int]:
     return starts
 
 
+def origins_that_fit(length: int, count: int, block: int) -> int:
+    """How many of ``count`` origins fit a series while the first fit keeps half of its values.
+
+    A short series (a new station of ten years) gets fewer origins rather than a failed pipeline.
+    """
+    return max(0, min(count, (length // 2) // block))
+
+
 @dataclass
 class Backtest:
     """Real-unit forecast errors per origin and model (``model`` and every baseline's name)."""

@@ -75,6 +75,7 @@ def test_smoke_pipeline_leaves_a_complete_run_tree(project: Path, dataset: str) 
         "tune",
         "train",
         "evaluate",
+        "backtest",
         "register",
     ]
     client = _client()
@@ -279,6 +280,7 @@ def test_changed_training_key_reruns_training_and_what_follows(project: Path) ->
         "tune": True,
         "train": False,
         "evaluate": False,
+        "backtest": False,  # it refits with the training settings
         "register": False,
     }
     # Back to the first settings: its cached results describe files that the change replaced, so
@@ -287,6 +289,7 @@ def test_changed_training_key_reruns_training_and_what_follows(project: Path) ->
     assert [step for step, record in back["steps"].items() if not record["cached"]] == [
         "train",
         "evaluate",
+        "backtest",
         "register",
     ]
     # The champion is the best of the versions that beat the baseline on the same test data, never a

@@ -196,3 +196,11 @@ def test_hybrid_training_rows_read_a_baseline_fitted_before_the_validation_perio
     # the training rows' baseline forecast, in real units (normalisation is the training period's)
     forecasts = [series.inputs("train")[:, -1] * series.std + series.mean for series in (data, other)]
     np.testing.assert_allclose(forecasts[0], forecasts[1], rtol=1e-5)
+
+
+def test_a_short_series_gets_the_origins_that_leave_half_of_it_for_the_first_fit() -> None:
+    from seqlab.backtest import origins_that_fit
+
+    assert origins_that_fit(840, 12, 12) == 12  # GISS: 144 of 840 months
+    assert origins_that_fit(108, 12, 12) == 4  # a ten-year station: 4 yearly origins over its last half
+    assert origins_that_fit(30, 12, 12) == 1  # too few: the stage then writes origins 0 and says why

@@ -40,19 +40,27 @@ def backtest(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
             if not isinstance(settings, SeriesBacktest)
             else f"defaults.{dataset.source.kind}.backtest.origins is 0: no rolling-origin backtest"
         )
-        log(f"{dataset.name}: {why}")
-        (out / "plots" / "none.txt").write_text(why + "\n", encoding="utf-8")
-        pd.DataFrame(columns=["origin", "position", "fitted_at", "model", "mae"]).to_csv(
-            out / "origins.csv", index=False
-        )
-        write_json(out / SUMMARY, {"origins": 0, "why": why})
-        write_json(out / "metrics.json", {"origins": 0})
-        return {"origins": 0}
+        return _none(dataset.name, out, why, log)
 
     load_keras()
     from seqlab import plots, training
 
-    data = modality(dataset).load(dataset, paths)
+    data: Any = modality(dataset).load(dataset, paths)  # a SeriesData (the settings are a series')
+    length = int(data.arrays["values"].size)
+    block = int(settings.horizon or 0)
+    origins = rolling.origins_that_fit(length, settings.origins, block)
+    if origins < 2:
+        why = (
+            f"the series' {length} values are too few for 2 origins of "
+            f"{block} steps that leave half of them for the first fit: no rolling-origin backtest "
+            f"(lower defaults.{dataset.source.kind}.backtest.horizon)"
+        )
+        return _none(dataset.name, out, why, log)
+    if origins < settings.origins:
+        log(
+            f"{dataset.name}: backtest: {origins} of backtest.origins {settings.origins} origins fit "
+            f"(the first fit keeps at least half of the series' {length} values)"
+        )
     evaluation = Evaluation.read(paths, dataset.name)
     hyperparameters = TrainSummary.read(paths, dataset.name).variants[evaluation.best_variant].hyperparameters
     label = f"variant {evaluation.best_variant} · {model_label(hyperparameters)}"
@@ -71,8 +79,8 @@ def backtest(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
         data,
         fit,
         lambda view, model: view.predict_test(model, hyperparameters),
-        origins=settings.origins,
-        block=int(settings.horizon or 0),
+        origins=origins,
+        block=block,
         refit=settings.refit,
         workdir=out / "fits",
         log=log,
@@ -110,3 +118,15 @@ def backtest(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
         },
     )
     return record
+
+
+def _none(name: str, out: Path, why: str, log: Log) -> dict[str, Any]:
+    """Write the outputs of a dataset without a backtest (``origins: 0``) and say why."""
+    log(f"{name}: {why}")
+    (out / "plots" / "none.txt").write_text(why + "\n", encoding="utf-8")
+    pd.DataFrame(columns=["origin", "position", "fitted_at", "model", "mae"]).to_csv(
+        out / "origins.csv", index=False
+    )
+    write_json(out / SUMMARY, {"origins": 0, "why": why})
+    write_json(out / "metrics.json", {"origins": 0})
+    return {"origins": 0}
