@@ -163,6 +163,10 @@ def rolling_origin(
         forecast = np.asarray(predict(aged, model))[rows]
         result.add(MODEL, _real(forecast, aged).reshape(actual.shape) - actual)
         result.fitted_at.append(labels[starts.index(fitted)])
+    partial = [name for name, blocks in result.errors.items() if len(blocks) != len(starts)]
+    for name in partial:  # a baseline a short training part could not fit at some origin
+        log(f"{data.dataset.name}: backtest: baseline {name} left out (not fitted at every origin)")
+        del result.errors[name]
     return result
 
 
