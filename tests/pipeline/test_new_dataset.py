@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from seqlab.stages import STAGES
 from tests.pipeline.helpers import bake_profile, clean_copy, run_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.pipeline]
@@ -102,17 +103,7 @@ def test_a_new_station_runs_through_the_flow_and_dvc_repro(tmp_path: Path) -> No
     # dvc repro of the same stages, with smoke budgets written into params.yaml (dvc knows no profiles)
     bake_profile(root / "params.yaml", "smoke", "giss_station")
     ran = run_command(["dvc", "repro", "register@caen"], root, env)
-    for stage in (
-        "fetch",
-        "validate",
-        "prepare",
-        "baselines",
-        "tune",
-        "train",
-        "evaluate",
-        "backtest",
-        "register",
-    ):
+    for stage in STAGES:  # dvc repro runs every stage of the one declaration
         assert f"'{stage}@caen'" in ran, ran
     status = json.loads(
         run_command(["dvc", "status", "--json", "register@caen"], root, env, stdout_only=True)
