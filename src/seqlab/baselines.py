@@ -222,10 +222,14 @@ def moving_average_differencing(
 
 @dataclass(frozen=True)
 class Climatology:
-    """Per-season means (and an optional linear trend in time) fitted on the training part."""
+    """Per-season means (and an optional linear trend in time) fitted on the training part.
+
+    ``smoothing`` is the width of the circular moving average applied to the means (1: none).
+    """
 
     season_means: np.ndarray
     slope: float
+    smoothing: int = 1
 
     def predict(self, positions: np.ndarray, season_of: np.ndarray) -> np.ndarray:
         """Return the climatological value at ``positions`` (trend evaluated at the position itself)."""
@@ -235,53 +239,150 @@ class Climatology:
         return self.season_means[keys] + self.slope * positions
 
 
-def fit_climatology(values: Any, season_of: Any, split_index: int, trend: bool = False) -> Climatology:
-    """Fit per-season means (plus a common linear trend) on ``values[:split_index]`` only.
+def _season_means(
+    values: np.ndarray, keys: np.ndarray, positions: np.ndarray, length: int, trend: bool
+) -> tuple[np.ndarray, float]:
+    """Per-season means (NaN where a season is absent) and slope fitted on ``values[positions]``.
 
     With ``trend`` the model is ``values[t] = c[season(t)] + slope * t`` by least squares, solved in
     closed form (Frisch-Waugh): the slope regresses within-season-demeaned values on
     within-season-demeaned time, then ``c[k] = mean_k(values) - slope * mean_k(t)``. This is exact
     for a linear trend plus any seasonal profile and costs O(n), not an n x seasons design matrix.
     """
-    series = _as_values(values)
-    seasons = _as_seasons(season_of, series.size)
-    split = _check_int(split_index, "split_index", 2)
-    if split > series.size:
-        raise ValueError(f"split_index: {split} is beyond the series length {series.size}")
-    train = series[:split]
-    if not np.all(np.isfinite(train)):
-        raise ValueError("values: the training part (before split_index) contains NaN or infinite values")
-    keys = seasons[:split]
-    length = int(seasons.max()) + 1
-    counts = np.bincount(keys, minlength=length).astype(np.float64)
-    seen = counts > 0
+    observed = values[positions]
+    season = keys[positions]
+    counts = np.bincount(season, minlength=length).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.bincount(keys, weights=train, minlength=length) / counts
+        means = np.bincount(season, weights=observed, minlength=length) / counts
         slope = 0.0
         if trend:
-            time = np.arange(split, dtype=np.float64)
-            time_means = np.bincount(keys, weights=time, minlength=length) / counts
-            centred_time = time - time_means[keys]
+            time = positions.astype(np.float64)
+            time_means = np.bincount(season, weights=time, minlength=length) / counts
+            centred_time = time - time_means[season]
             denominator = float(np.dot(centred_time, centred_time))
             if denominator == 0:
                 raise ValueError(
                     "split_index: every season occurs once in training; a trend is not identified"
                 )
-            slope = float(np.dot(centred_time, train - means[keys]) / denominator)
+            slope = float(np.dot(centred_time, observed - means[season]) / denominator)
             means = means - slope * time_means
-    means[~seen] = np.nan
-    return Climatology(season_means=means, slope=slope)
+    means[counts == 0] = np.nan
+    return means, slope
+
+
+def smooth_seasons(means: Any, width: int) -> np.ndarray:
+    """Average each season's mean with its ``width - 1`` nearest seasons, the cycle closing on itself.
+
+    A per-day climatology of a few years averages only a few values per day, so most of its
+    day-to-day wiggle is noise; a circular moving average keeps the seasonal shape and removes it.
+    Seasons never observed stay NaN; the others average the observed means in their window.
+    """
+    array = np.asarray(means, dtype=np.float64)
+    span = _check_int(width, "width", 1)
+    if span % 2 == 0:
+        raise ValueError(f"width: expected an odd number of seasons (centred window), got {span}")
+    if span == 1 or array.size < 2:
+        return array.copy()
+    half = min(span // 2, (array.size - 1) // 2)
+    seen = np.isfinite(array)
+    offsets = np.arange(-half, half + 1)
+    neighbours = (np.arange(array.size)[:, np.newaxis] + offsets) % array.size
+    filled = np.where(seen, array, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        smoothed = filled[neighbours].sum(axis=1) / seen[neighbours].sum(axis=1)
+    smoothed[~seen] = np.nan
+    return smoothed
+
+
+def choose_season_smoothing(
+    values: Any,
+    season_of: Any,
+    split_index: int,
+    widths: Sequence[int],
+    trend: bool = False,
+    folds: int = 10,
+) -> int:
+    """Pick the smoothing width whose climatology forecasts held-out training years best.
+
+    The training part (``values[:split_index]``, never later) is cut into up to ``folds`` blocks of
+    whole seasonal cycles (the last may be partial); each block is forecast by the climatology
+    (+ trend) fitted on the others, smoothed by each width. The width with the least mean absolute
+    error over the positions every width forecasts wins (ties: the narrower). Fewer than two whole
+    cycles, or no block whose rest identifies the trend: the narrowest width.
+    """
+    candidates = sorted({_check_int(width, "width", 1) for width in widths})
+    if not candidates:
+        raise ValueError("widths: give at least one smoothing width")
+    series = _as_values(values)
+    seasons = _as_seasons(season_of, series.size)
+    split = _check_int(split_index, "split_index", 2)
+    length = int(seasons[:split].max()) + 1
+    cycles = -(-split // length)  # the last, partial cycle is a block of its own
+    blocks = min(_check_int(folds, "folds", 2), cycles)
+    if len(candidates) == 1 or split < 2 * length:
+        return candidates[0]
+    edges = np.minimum(np.round(np.linspace(0, cycles, blocks + 1)).astype(np.int64) * length, split)
+    totals = np.zeros(len(candidates))
+    positions = np.arange(split)
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        held = (positions >= low) & (positions < high)
+        try:
+            means, slope = _season_means(series, seasons, positions[~held], length, trend)
+        except ValueError:  # the rest holds each season once: no trend to fit, no score from this block
+            continue
+        targets = positions[held]
+        forecasts = np.stack(
+            [smooth_seasons(means, width)[seasons[targets]] + slope * targets for width in candidates]
+        )
+        scored = np.all(np.isfinite(forecasts), axis=0)
+        totals += np.abs(forecasts[:, scored] - series[targets][scored]).sum(axis=1)
+    return candidates[int(np.argmin(totals))]
+
+
+def fit_climatology(
+    values: Any,
+    season_of: Any,
+    split_index: int,
+    trend: bool = False,
+    smoothing: int | Sequence[int] = 1,
+) -> Climatology:
+    """Fit per-season means (plus a common linear trend) on ``values[:split_index]`` only.
+
+    ``smoothing`` is the width of a circular moving average over the season means
+    (:func:`smooth_seasons`), or several widths to choose from by cross-validation on the training
+    part (:func:`choose_season_smoothing`).
+    """
+    series = _as_values(values)
+    seasons = _as_seasons(season_of, series.size)
+    split = _check_int(split_index, "split_index", 2)
+    if split > series.size:
+        raise ValueError(f"split_index: {split} is beyond the series length {series.size}")
+    if not np.all(np.isfinite(series[:split])):
+        raise ValueError("values: the training part (before split_index) contains NaN or infinite values")
+    width = (
+        smoothing
+        if isinstance(smoothing, int)
+        else choose_season_smoothing(series, seasons, split, smoothing, trend=trend)
+    )
+    length = int(seasons.max()) + 1
+    means, slope = _season_means(series, seasons, np.arange(split), length, trend)
+    return Climatology(season_means=smooth_seasons(means, width), slope=slope, smoothing=width)
 
 
 def climatology(
-    values: Any, target_index: Any, season_of: Any, split_index: int, trend: bool = False
+    values: Any,
+    target_index: Any,
+    season_of: Any,
+    split_index: int,
+    trend: bool = False,
+    smoothing: int | Sequence[int] = 1,
 ) -> np.ndarray:
     """Forecast each target with its season's training mean (plus trend): the "normal" for the date."""
     series = _as_values(values)
     targets = _as_targets(target_index, series.size)
     seasons = _as_seasons(season_of, series.size)
     _check_split(split_index, targets, series.size)
-    model = fit_climatology(series, seasons, split_index, trend=trend)
+    model = fit_climatology(series, seasons, split_index, trend=trend, smoothing=smoothing)
     return model.predict(targets, seasons).reshape(np.shape(target_index))
 
 
@@ -366,13 +467,18 @@ class ClimatologyAR:
 
 
 def fit_climatology_ar(
-    values: Any, season_of: Any, split_index: int, order: int = 1, trend: bool = False
+    values: Any,
+    season_of: Any,
+    split_index: int,
+    order: int = 1,
+    trend: bool = False,
+    smoothing: int | Sequence[int] = 1,
 ) -> ClimatologyAR:
     """Fit climatology (+ trend) and AR(``order``) coefficients on ``values[:split_index]`` only."""
     series = _as_values(values)
     seasons = _as_seasons(season_of, series.size)
     lags = _check_int(order, "order", 1)
-    model = fit_climatology(series, seasons, split_index, trend=trend)
+    model = fit_climatology(series, seasons, split_index, trend=trend, smoothing=smoothing)
     train_positions = np.arange(split_index)
     phi = fit_ar(series[:split_index] - model.predict(train_positions, seasons), lags)
     return ClimatologyAR(model, phi)
@@ -430,6 +536,7 @@ def climatology_ar(
     split_index: int,
     order: int = 1,
     trend: bool = False,
+    smoothing: int | Sequence[int] = 1,
 ) -> np.ndarray:
     """Forecast climatology (+ trend) plus an AR(``order``) on anomalies: persistence of the departure.
 
@@ -442,7 +549,7 @@ def climatology_ar(
     seasons = _as_seasons(season_of, series.size)
     split = _check_split(split_index, targets, series.size)
     lags = _check_int(order, "order", 1)
-    model = fit_climatology_ar(series, seasons, split, order=lags, trend=trend)
+    model = fit_climatology_ar(series, seasons, split, order=lags, trend=trend, smoothing=smoothing)
     origins = _origins(targets)
     if origins.min() - lags + 1 < 0:
         raise ValueError(
@@ -471,6 +578,7 @@ def series_baselines(
     *,
     ma_window: int = 50,
     ma_smooth: int | None = None,
+    season_smoothing: int | Sequence[int] = 1,
 ) -> dict[str, np.ndarray]:
     """Compute every series baseline by name so a leaderboard can show what a model must beat.
 
@@ -479,7 +587,8 @@ def series_baselines(
     monthly climatology + trend + AR) and ``moving_average_differencing`` (``ma_window``,
     ``ma_smooth``; left out when the series or horizon is too short for it). ``ma_smooth`` defaults
     to the book's 10 for long (daily-like, ``period >= 100``) seasons and to 1 otherwise, since a
-    10-month smoothing window would average the seasonal cycle away.
+    10-month smoothing window would average the seasonal cycle away. ``season_smoothing`` smooths
+    the climatologies' season means (one width, or widths to choose from; :func:`fit_climatology`).
     """
     season = _check_int(period, "period", 1)
     if ma_smooth is None:
@@ -487,11 +596,21 @@ def series_baselines(
     results: dict[str, np.ndarray] = {
         "persistence": persistence(values, target_index),
         "seasonal_naive": seasonal_naive(values, target_index, period),
-        "climatology": climatology(values, target_index, season_of, split_index),
-        "climatology_trend": climatology(values, target_index, season_of, split_index, trend=True),
-        "climatology_ar": climatology_ar(values, target_index, season_of, split_index, order=ar_order),
+        "climatology": climatology(values, target_index, season_of, split_index, smoothing=season_smoothing),
+        "climatology_trend": climatology(
+            values, target_index, season_of, split_index, trend=True, smoothing=season_smoothing
+        ),
+        "climatology_ar": climatology_ar(
+            values, target_index, season_of, split_index, order=ar_order, smoothing=season_smoothing
+        ),
         "climatology_trend_ar": climatology_ar(
-            values, target_index, season_of, split_index, order=ar_order, trend=True
+            values,
+            target_index,
+            season_of,
+            split_index,
+            order=ar_order,
+            trend=True,
+            smoothing=season_smoothing,
         ),
     }
     # left out where not applicable: too little history, or a horizon reaching past the smoothing window
@@ -561,6 +680,7 @@ __all__ = [
     "ClimatologyAR",
     "ar_forecast",
     "baseline_rows",
+    "choose_season_smoothing",
     "climatology",
     "climatology_ar",
     "fit_ar",
@@ -571,5 +691,6 @@ __all__ = [
     "season_keys",
     "seasonal_naive",
     "series_baselines",
+    "smooth_seasons",
     "text_baseline",
 ]

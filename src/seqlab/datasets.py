@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from seqlab.data.sources import SourceFile
 from seqlab.errors import GapTooLongError
@@ -151,6 +151,20 @@ class SeriesBaselines(Section):
     """Statistical forecasts every model is compared with."""
 
     ar_order: int = Field(ge=0, description="AR order of the climatology + AR baselines")
+    season_smoothing: list[int] = Field(
+        [1],
+        min_length=1,
+        description="widths of a circular moving average over the climatology's season means to choose "
+        "from by cross-validation on the training years (1: the plain means)",
+    )
+
+    @field_validator("season_smoothing")
+    @classmethod
+    def _odd_widths(cls, widths: list[int]) -> list[int]:
+        for width in widths:
+            if width < 1 or width % 2 == 0:
+                raise ValueError(f"expected odd widths of at least 1 (a centred window), got {width}")
+        return widths
 
 
 class SeriesBacktest(Section):

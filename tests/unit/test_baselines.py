@@ -9,6 +9,7 @@ from seqlab.baselines import (
     ClimatologyAR,
     ar_forecast,
     baseline_rows,
+    choose_season_smoothing,
     climatology,
     climatology_ar,
     fit_ar,
@@ -19,6 +20,7 @@ from seqlab.baselines import (
     season_keys,
     seasonal_naive,
     series_baselines,
+    smooth_seasons,
     text_baseline,
 )
 
@@ -337,3 +339,70 @@ def test_baseline_rows_are_the_reported_baseline_and_its_one_step_residuals(hori
     np.testing.assert_array_equal(again.phi, model.phi)
     with pytest.raises(ValueError, match="fewer than max"):
         baseline_rows(model, values, times, seasons, np.array([1]), horizon, window)
+
+
+# --------------------------------------------------------------------------- smoothed climatology
+
+
+def test_smooth_seasons_averages_neighbours_around_the_cycle_and_keeps_unseen_seasons() -> None:
+    means = np.array([0.0, 3.0, 6.0, np.nan, 9.0])
+    smoothed = smooth_seasons(means, 3)
+    assert smoothed[0] == pytest.approx((9.0 + 0.0 + 3.0) / 3)  # the cycle closes: key 4 is key 0's neighbour
+    assert smoothed[1] == pytest.approx(3.0)
+    assert smoothed[2] == pytest.approx((3.0 + 6.0) / 2)  # an unseen neighbour is left out of the average
+    assert np.isnan(smoothed[3])  # a season never observed stays unknown
+    np.testing.assert_array_equal(smooth_seasons(means, 1), means)
+    with pytest.raises(ValueError, match="odd"):
+        smooth_seasons(means, 4)
+
+
+def _noisy_season(cycles: float, noise: float, period: int = 100, seed: int = 0) -> np.ndarray:
+    time = np.arange(int(cycles * period))
+    rng = np.random.default_rng(seed)
+    return 10 * np.sin(2 * np.pi * time / period) + 0.01 * time + noise * rng.normal(size=time.size)
+
+
+def test_cross_validation_smooths_a_few_noisy_cycles_and_leaves_exact_ones_alone() -> None:
+    widths = [1, 3, 5, 9, 15, 31]
+    noisy = _noisy_season(3.0, noise=3.0)
+    keys = np.arange(noisy.size) % 100
+    assert choose_season_smoothing(noisy, keys, noisy.size, widths, trend=True) > 1
+    # a sharp profile observed without noise: any smoothing blurs it
+    sharp = np.tile(np.r_[np.zeros(50), 20 * np.ones(50)], 4)
+    assert choose_season_smoothing(sharp, np.arange(sharp.size) % 100, sharp.size, widths) == 1
+    assert choose_season_smoothing(noisy, keys, noisy.size, [5]) == 5  # one width: no choice to make
+    assert choose_season_smoothing(noisy, keys, 150, widths) == 1  # under two cycles: the narrowest
+
+
+def test_the_smoothing_is_chosen_and_fitted_on_the_training_part_only() -> None:
+    series = _noisy_season(4.0, noise=3.0)
+    keys = np.arange(series.size) % 100
+    split = 300
+    other_future = series.copy()
+    other_future[split:] = 1e6
+    widths = [1, 3, 5, 9, 15]
+    first = fit_climatology(series, keys, split, trend=True, smoothing=widths)
+    second = fit_climatology(other_future, keys, split, trend=True, smoothing=widths)
+    assert first.smoothing == second.smoothing > 1
+    np.testing.assert_array_equal(first.season_means, second.season_means)
+    assert first.slope == second.slope
+
+
+def test_a_smoothed_climatology_beats_the_plain_one_on_the_books_synthetic_series() -> None:
+    """2.7 training cycles leave 2-3 noisy values per phase: smoothing them is most of the gain."""
+    from seqlab.data.synthetic import make_synthetic_series
+
+    series = np.asarray(make_synthetic_series(), dtype=np.float64)
+    keys = np.arange(series.size) % 365
+    targets = np.arange(1000, series.size)[:, np.newaxis]
+    widths = [1, 3, 5, 7, 9, 11, 15, 21, 31]
+    plain = series_baselines(series, targets, 1000, keys, 365)
+    smoothed = series_baselines(series, targets, 1000, keys, 365, season_smoothing=widths)
+
+    def mae(forecast: np.ndarray) -> float:
+        return float(np.mean(np.abs(forecast - series[targets])))
+
+    assert mae(smoothed["climatology_trend"]) < 0.95 * mae(plain["climatology_trend"])
+    assert mae(smoothed["climatology_trend_ar"]) < 0.95 * mae(plain["climatology_trend_ar"])
+    # the unfitted baselines do not change
+    np.testing.assert_array_equal(smoothed["persistence"], plain["persistence"])

@@ -98,7 +98,9 @@ def test_repo_params_default_values() -> None:
     # a dataset's keys fall back to its kind's defaults
     assert giss.training.epochs == 60
     assert giss.tuning.space["family"].values == ["gru", "lstm"]  # recurrent: real dropout variants
-    assert set(giss.training.variants) == {"none", "dropout", "recurrent_dropout", "both"}
+    assert set(giss.training.variants) == {"none", "both"}  # the default run's two; `full` has four
+    full = load_params(REPO_PARAMS, profile="full").dataset("giss")
+    assert set(full.training.variants) == {"none", "dropout", "recurrent_dropout", "both"}
     assert params.dataset("mnist").prepare.train_images == 8000
     assert (giss.source.gap_policy, giss.source.max_gap, cet.source.max_gap) == ("interpolate", 3, 3)
     assert params.pipeline.schedule.datasets == ["all"]
@@ -180,7 +182,7 @@ def test_each_section_is_frozen(dataset: str, section: str | None, key: str, val
             {"space": {"units": {"values": []}}},
             "datasets.giss.tuning.space.units",
         ),
-        (("datasets", "mnist", "tuning"), {"algorithm": "grid"}, "datasets.mnist.tuning.algorithm"),
+        (("datasets", "mnist", "tuning"), {"algorithm": "annealing"}, "datasets.mnist.tuning.algorithm"),
         (("datasets", "giss", "window"), 12, "datasets.giss: unknown key(s) window"),
         (("defaults", "giss_station", "train"), {}, "defaults.giss_station: unknown section(s) train"),
         (("pipeline", "fetch_retries"), -1, "pipeline.fetch_retries"),
@@ -694,3 +696,15 @@ def test_a_plain_value_yaml_cannot_read_is_taken_as_text() -> None:
     assert parse_override("pipeline.schedule.cron=* * * * *") == ("pipeline.schedule.cron", "* * * * *")
     with pytest.raises(ConfigError, match="cannot read value"):
         parse_override("pipeline.notify=[unclosed")
+
+
+def test_an_even_season_smoothing_width_names_the_key_and_value() -> None:
+    with pytest.raises(ConfigError, match=r"season_smoothing.*got 4") as caught:
+        load_params(REPO_PARAMS, overrides=["defaults.synthetic.baselines.season_smoothing=[1, 4]"])
+    assert "synthetic" in str(caught.value)
+
+
+def test_a_grid_search_over_an_uncounted_range_is_refused_by_name() -> None:
+    override = "datasets.cet.tuning.space.learning_rate={min: 0.001, max: 0.01}"
+    with pytest.raises(ConfigError, match="learning_rate: grid search needs values"):
+        load_params(REPO_PARAMS, overrides=[override])

@@ -57,7 +57,11 @@ def test_a_dataset_added_to_params_gets_every_stage_without_editing_dvc_yaml(pro
     params_file.write_text(yaml.safe_dump(raw, sort_keys=False))
     resolved = graph.stages(project)
     assert {name for name in resolved if name.endswith("@caen")} == {f"{step}@caen" for step in STAGES}
-    assert graph.params_keys(project, "train@caen") == ["datasets.caen", "defaults.giss_station.training"]
+    assert graph.params_keys(project, "train@caen") == [
+        "datasets.caen",
+        "defaults.giss_station.baselines",
+        "defaults.giss_station.training",
+    ]
     assert graph.outputs(project, "prepare@caen") == ["data/prepared/caen"]
     # the resolved graph is remembered per content of dvc.yaml and params.yaml
     assert list((project / graph.GRAPH_CACHE).glob("*.json"))

@@ -187,6 +187,7 @@ class SeriesData(PreparedData):
             split,
             order=_series_config(self.dataset).baselines.ar_order,
             trend=True,
+            smoothing=_series_config(self.dataset).baselines.season_smoothing,
         )
 
     def inputs(self, split: str) -> np.ndarray:
@@ -299,6 +300,7 @@ class SeriesData(PreparedData):
             self.season_keys,
             self.season_count,
             config.baselines.ar_order,
+            season_smoothing=config.baselines.season_smoothing,
         )
         metrics = {
             name: self.score((forecast - self.mean) / self.std) for name, forecast in forecasts.items()
@@ -326,6 +328,7 @@ class SeriesData(PreparedData):
             self.season_keys,
             self.season_count,
             _series_config(self.dataset).baselines.ar_order,
+            season_smoothing=_series_config(self.dataset).baselines.season_smoothing,
         )
         return {name: (forecast - self.mean) / self.std for name, forecast in forecasts.items()}
 

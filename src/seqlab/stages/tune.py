@@ -27,10 +27,16 @@ def tune(
     data = modality(dataset).load(dataset, paths)
     x_train, y_train, x_validation, y_validation = data.fit_arrays()
     out = paths.results_dir(dataset.name, "tune")
-    # Resume only the same search: a changed space, budget or prepared data starts a new one.
+    # Resume only the same search: a changed space, budget, baseline (a hybrid's start) or prepared
+    # data starts a new one.
     fingerprint = hashlib.sha256(
         json.dumps(
-            {"tuning": settings.model_dump(mode="json"), "data": data.manifest["arrays"]}, sort_keys=True
+            {
+                "tuning": settings.model_dump(mode="json"),
+                "baselines": dataset.baselines.model_dump(mode="json"),
+                "data": data.manifest["arrays"],
+            },
+            sort_keys=True,
         ).encode()
     ).hexdigest()[:12]
     result = tuning.search(
