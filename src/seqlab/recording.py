@@ -212,12 +212,13 @@ def comparison_sentence(result: Mapping[str, Any]) -> str:
     metric, unit, higher = result["metric"], result.get("unit"), bool(result["higher_is_better"])
     value, reference = float(result["value"]), float(result["best_baseline_value"])
     alias, champion = result["alias"], result.get("champion_version")
+    why = str(result["decision"]).removeprefix("not promoted: ")  # the verdict says it once
     if result["champion_moved"]:
         verdict = f"It is the new {alias} (v{result['version']})."
     elif champion:
-        verdict = f"Not promoted: {alias} stays on v{champion} ({result['decision']})."
+        verdict = f"Not promoted: {alias} stays on v{champion} ({why})."
     else:
-        verdict = f"Not promoted ({result['decision']}); no version is {alias}."
+        verdict = f"Not promoted ({why}); no version is {alias}."
     p_value = result.get("dm_p_value")  # a series' Diebold-Mariano test: is the difference real?
     sure = (
         ""

@@ -145,3 +145,28 @@ def test_the_run_description_says_whether_the_difference_is_significant() -> Non
     sentence = comparison_sentence({**result, "dm_p_value": 0.64})
     assert "better (Diebold-Mariano p = 0.64, not significant). It is the new champion (v1)." in sentence
     assert "(Diebold-Mariano p = 0.003)." in comparison_sentence({**result, "dm_p_value": 0.003})
+
+
+def test_a_losing_model_is_said_to_be_not_promoted_once() -> None:
+    from seqlab.recording import comparison_sentence
+
+    reason = "not promoted: test_mae 4.214 is 0.0133 (0.317%) worse than the best baseline "
+    reason += "climatology_trend (4.201)"
+    result = {
+        "metric": "test_mae",
+        "unit": None,
+        "higher_is_better": False,
+        "value": 4.214,
+        "best_baseline_value": 4.201,
+        "alias": "champion",
+        "champion_version": None,
+        "champion_moved": False,
+        "version": "1",
+        "decision": reason,
+        "model": "variant both · hybrid lstm(16)",
+        "registered_model": "seqlab-synthetic",
+        "best_baseline": "climatology_trend",
+    }
+    sentence = comparison_sentence(result)
+    assert "Not promoted (test_mae 4.214 is 0.0133 (0.317%) worse than" in sentence
+    assert sentence.lower().count("not promoted") == 1
