@@ -150,7 +150,7 @@ class SeriesPrepare(Section):
 class SeriesBaselines(Section):
     """Statistical forecasts every model is compared with."""
 
-    ar_order: int = Field(ge=0, description="AR order of the climatology + AR baselines")
+    ar_order: int = Field(ge=1, description="AR order of the climatology + AR baselines")
     season_smoothing: list[int] = Field(
         [1],
         min_length=1,

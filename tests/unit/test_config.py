@@ -708,3 +708,10 @@ def test_a_grid_search_over_an_uncounted_range_is_refused_by_name() -> None:
     override = "datasets.cet.tuning.space.learning_rate={min: 0.001, max: 0.01}"
     with pytest.raises(ConfigError, match="learning_rate: grid search needs values"):
         load_params(REPO_PARAMS, overrides=[override])
+
+
+def test_an_ar_order_of_zero_is_refused_at_load_not_deep_in_a_stage() -> None:
+    with pytest.raises(
+        ConfigError, match=r"datasets.synthetic.baselines.ar_order: .*greater than or equal to 1"
+    ):
+        load_params(REPO_PARAMS, overrides=["defaults.synthetic.baselines.ar_order=0"])
