@@ -47,8 +47,7 @@ class SpaceEntry(Section):
 class TuningParams(Section):
     """Keras Tuner search: algorithm, objective, budget and the search space."""
 
-    # grid: every combination of the space in order (up to max_trials), so a small space is compared whole
-    algorithm: Literal["random", "grid", "hyperband", "bayesian"] = "random"
+    algorithm: Literal["random", "hyperband", "bayesian"] = "random"
     objective: str = "val_loss"
     direction: Literal["min", "max"] = "min"
     max_trials: int = Field(4, ge=1)
@@ -58,14 +57,6 @@ class TuningParams(Section):
     max_consecutive_failed_trials: int = Field(3, ge=1)
     seed: int = 42
     space: dict[str, SpaceEntry]
-
-    @model_validator(mode="after")
-    def _grid_is_countable(self) -> TuningParams:
-        if self.algorithm == "grid":
-            for name, entry in self.space.items():
-                if entry.min is not None and entry.step is None:
-                    raise ValueError(f"space.{name}: grid search needs values, or a range with a step")
-        return self
 
 
 class VariantParams(Section):

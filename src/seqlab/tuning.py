@@ -234,8 +234,6 @@ def make_tuner(
     }
     if settings.algorithm == "random":
         tuner_class, options = keras_tuner.RandomSearch, {"max_trials": settings.max_trials}
-    elif settings.algorithm == "grid":
-        tuner_class, options = keras_tuner.GridSearch, {"max_trials": settings.max_trials}
     elif settings.algorithm == "bayesian":
         tuner_class, options = keras_tuner.BayesianOptimization, {"max_trials": settings.max_trials}
     else:

@@ -189,22 +189,6 @@ def test_other_algorithms_run_on_a_tiny_budget(tmp_path: Path, algorithm: str) -
     assert all(1 <= len(trial.history["val_loss"]) <= 2 for trial in result.trials)
 
 
-def test_grid_search_tries_every_combination_once(tmp_path: Path) -> None:
-    space = {"learning_rate": {"values": [0.01, 0.05]}, "dropout": {"values": [0.0, 0.1]}}
-    result = run(CountingBuild(), settings(space, algorithm="grid", max_trials=10, epochs=1), tmp_path)
-    tried = {
-        (trial.hyperparameters["learning_rate"], trial.hyperparameters["dropout"]) for trial in result.trials
-    }
-    assert tried == {(0.01, 0.0), (0.01, 0.1), (0.05, 0.0), (0.05, 0.1)}  # all four, though 10 were allowed
-    assert len(result.trials) == 4
-
-
-def test_grid_search_refuses_a_range_it_cannot_count() -> None:
-    with pytest.raises(ValueError, match="space.learning_rate: grid search needs values"):
-        settings({"learning_rate": {"min": 0.001, "max": 0.01, "sampling": "log"}}, algorithm="grid")
-    settings({"units": {"min": 2, "max": 8, "step": 2}}, algorithm="grid")  # a counted range is fine
-
-
 def test_declare_keeps_float_ranges_with_whole_number_ends_as_floats() -> None:
     hp = keras_tuner.HyperParameters()
     declare(hp, "dropout", SpaceEntry(min=0.0, max=1.0))
