@@ -314,3 +314,13 @@ def test_garbage_state_then_deleting_the_folder_restarts_the_search(
         run(CountingBuild(), settings(TINY_SPACE, epochs=1), tmp_path)
     shutil.rmtree(tmp_path / "search")  # what the message says to do
     assert len(run(CountingBuild(), settings(TINY_SPACE, epochs=1), tmp_path).trials) == 2
+
+
+def test_random_search_with_as_many_trials_as_combinations_tries_each_once(tmp_path: Path) -> None:
+    """What CET's and synthetic's default spaces rely on: 4 trials over 4 combinations cover them all."""
+    space = {"learning_rate": {"values": [0.01, 0.05]}, "dropout": {"values": [0.0, 0.1]}}
+    result = run(CountingBuild(), settings(space, max_trials=4, epochs=1), tmp_path)
+    tried = {
+        (trial.hyperparameters["learning_rate"], trial.hyperparameters["dropout"]) for trial in result.trials
+    }
+    assert tried == {(0.01, 0.0), (0.01, 0.1), (0.05, 0.0), (0.05, 0.1)}
