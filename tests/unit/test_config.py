@@ -704,12 +704,6 @@ def test_an_even_season_smoothing_width_names_the_key_and_value() -> None:
     assert "synthetic" in str(caught.value)
 
 
-def test_a_grid_search_over_an_uncounted_range_is_refused_by_name() -> None:
-    override = "datasets.cet.tuning.space.learning_rate={min: 0.001, max: 0.01}"
-    with pytest.raises(ConfigError, match="learning_rate: grid search needs values"):
-        load_params(REPO_PARAMS, overrides=[override])
-
-
 def test_an_ar_order_of_zero_is_refused_at_load_not_deep_in_a_stage() -> None:
     with pytest.raises(
         ConfigError, match=r"datasets.synthetic.baselines.ar_order: .*greater than or equal to 1"
