@@ -44,13 +44,33 @@ def _prepared(root: Path, dataset: str, name: str) -> Path:
     return path
 
 
+def cut_to_max_len(x: np.ndarray, padding: str, truncating: str) -> np.ndarray:
+    """Prepared token ids of a longer ``max_len`` as if prepared at ``MAX_LEN`` (same vocabulary and sides).
+
+    The speed protocol times 200-token reviews; the pipeline prepares more (params.yaml), and the
+    vocabulary does not depend on the length, so cutting the prepared rows gives the same arrays.
+    """
+    from seqlab.prep.text import pad
+    from seqlab.training import token_lengths
+
+    if x.shape[1] == MAX_LEN:
+        return x
+    if x.shape[1] < MAX_LEN:
+        raise ValueError(f"IMDB reviews are padded to {x.shape[1]} tokens, fewer than {MAX_LEN}")
+    starts, lengths = token_lengths(x)
+    rows = [row[start : start + length] for row, start, length in zip(x, starts, lengths, strict=True)]
+    return pad(rows, MAX_LEN, padding, truncating)[0]
+
+
 def imdb_arrays(root: Path = REPO_ROOT) -> dict[str, np.ndarray]:
-    """The prepared IMDB training and validation arrays, labels as float32 (never the test split)."""
+    """The prepared IMDB training and validation arrays at ``MAX_LEN``, labels float32 (no test split)."""
     with np.load(_prepared(root, "imdb", "arrays.npz")) as archive:
         data = {key: archive[key] for key in ("x_train", "x_validation")}
         data |= {key: archive[key].astype(np.float32) for key in ("y_train", "y_validation")}
     if data["x_train"].shape[1] != MAX_LEN:
-        raise ValueError(f"IMDB reviews are padded to {data['x_train'].shape[1]} tokens, not {MAX_LEN}")
+        manifest = json.loads(_prepared(root, "imdb", "manifest.json").read_text(encoding="utf-8"))
+        sides = (manifest["params"]["padding"], manifest["params"]["truncating"])
+        data |= {key: cut_to_max_len(data[key], *sides) for key in ("x_train", "x_validation")}
     return data
 
 
@@ -215,37 +235,11 @@ class LeverConfig:
 
 PLAIN, SEQLAB = LeverConfig("plain_b128", builder="plain"), LeverConfig("seqlab_b128")
 CHOSEN = LeverConfig("seqlab_chosen", batch_size=512, bucketing=True, threads=(1, 2))
-BUCKET_BOUNDARIES = list(range(26, MAX_LEN + 2, 25))  # bucket i holds lengths [b[i-1], b[i])
-
-
-def post_padded_lengths(x: np.ndarray) -> np.ndarray:
-    """Each row's number of real tokens, checking the rows are post-padded with id 0."""
-    lengths = np.count_nonzero(x, axis=1).astype(np.int32)
-    if not np.array_equal(x != 0, np.arange(x.shape[1])[np.newaxis, :] < lengths[:, np.newaxis]):
-        raise ValueError("token ids: expected rows post-padded with 0 and no 0 inside a review")
-    return lengths
-
-
-def bucketed_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> Any:
-    """Shuffle, trim each review to its tokens, batch reviews of similar length padded to the longest."""
-    import tensorflow as tf
-
-    lengths = np.maximum(post_padded_lengths(x), 1)
-    data = tf.data.Dataset.from_tensor_slices((x, y, lengths)).shuffle(len(x), seed=seed)
-    data = data.map(lambda ids, label, length: (ids[:length], label)).bucket_by_sequence_length(
-        lambda ids, _: tf.shape(ids)[0], BUCKET_BOUNDARIES, [batch_size] * (len(BUCKET_BOUNDARIES) + 1)
-    )
-    # Every epoch has as many batches (bucket sizes depend on the lengths only); Keras knowing it saves
-    # its "ran out of data" pass over the first epoch.
-    sizes = np.bincount(np.searchsorted(BUCKET_BOUNDARIES, lengths, side="right"))
-    data = data.apply(tf.data.experimental.assert_cardinality(int(np.ceil(sizes / batch_size).sum())))
-    options = tf.data.Options()
-    options.autotune.enabled = False  # as seqlab.training.array_dataset: no autotuner to wait for
-    return data.prefetch(2).with_options(options)
+BUCKET_WIDTH = 25  # tokens per length bucket: the pipeline's own feed (seqlab.training.bucketed_dataset)
 
 
 def build_bilstm(config: LeverConfig, seed: int) -> Any:
-    """The BiLSTM of ``config``, seeded and compiled; bucketing re-wires seqlab's onto any input length."""
+    """The BiLSTM of ``config``, seeded and compiled (it masks padding: bucketed batches need no rewiring)."""
     import keras
 
     from seqlab.models.builders import build_text_model
@@ -259,27 +253,20 @@ def build_bilstm(config: LeverConfig, seed: int) -> Any:
         model.compile(keras.optimizers.Adam(LEARNING_RATE), "binary_crossentropy", metrics=["accuracy"])
         return model
     sizes = {"embedding_dim": EMBEDDING_DIM, "units": UNITS, "learning_rate": LEARNING_RATE}
-    model = build_text_model("lstm", VOCABULARY, MAX_LEN, bidirectional=True, seed=seed, **sizes)
-    if config.bucketing:  # Embedding(mask_zero) + LSTM give the same result on a trimmed post-padded row
-        outputs = inputs = keras.Input(shape=(None,), dtype="int32")
-        for layer in model.layers[1:]:
-            outputs = layer(outputs)
-        model = keras.Model(inputs, outputs)  # compiled as build_text_model compiles
-        metrics = ["accuracy", keras.metrics.AUC(name="auc")]
-        model.compile(keras.optimizers.Adam(LEARNING_RATE), "binary_crossentropy", metrics=metrics)
-    return model
+    return build_text_model("lstm", VOCABULARY, MAX_LEN, bidirectional=True, seed=seed, **sizes)
 
 
 def _fit(model: Any, config: LeverConfig, x: np.ndarray, y: np.ndarray, epochs: int, seed: int) -> dict:
     """Train as ``config`` feeds data; return the stopwatch's record (input pipeline included)."""
-    from seqlab.training import array_dataset
+    from seqlab.training import array_dataset, bucketed_dataset
 
     batch = config.batch_size
     with _stopwatch() as timing:
         if config.builder == "plain":
             model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=True, verbose=0)
         elif config.bucketing:
-            model.fit(bucketed_dataset(x, y, batch, seed), epochs=epochs, shuffle=False, verbose=0)
+            data = bucketed_dataset(x, y, batch, shuffle=True, width=BUCKET_WIDTH)
+            model.fit(data, epochs=epochs, shuffle=False, verbose=0)
         else:
             model.fit(array_dataset(x, y, batch, shuffle=True), epochs=epochs, shuffle=False, verbose=0)
     return timing

@@ -227,6 +227,20 @@ class DatasetConfig(Section):
     training: TrainingParams
     backtest: Section
 
+    @model_validator(mode="after")
+    def _bucketing_reads_token_ids(self) -> DatasetConfig:
+        for section in ("tuning", "training"):
+            if getattr(self, section).bucket_width is None:
+                continue
+            if not isinstance(self.prepare, TextPrepare):
+                raise ValueError(f"{section}.bucket_width: length bucketing is for token ids (text datasets)")
+            if self.prepare.pad_value != 0:
+                raise ValueError(
+                    f"{section}.bucket_width: bucketing needs prepare.pad_value 0 (the id models mask), "
+                    f"got {self.prepare.pad_value}"
+                )
+        return self
+
     @property
     def kind(self) -> Kind:
         """The registry entry of this dataset's kind."""

@@ -42,6 +42,7 @@ def fit_variant(
         y_validation,
         epochs=settings.epochs,
         batch_size=settings.batch_size,
+        bucket_width=settings.bucket_width,
         patience=settings.patience,
         checkpoint_dir=checkpoint_dir,
         callbacks=callbacks,

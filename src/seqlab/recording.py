@@ -372,6 +372,7 @@ def record_trials(run: PipelineRun, params: Params, paths: ProjectPaths) -> dict
                 "algorithm": settings.algorithm,
                 "epochs": settings.epochs,
                 "batch_size": settings.batch_size,
+                **({"bucket_width": settings.bucket_width} if settings.bucket_width else {}),
             },
         )
         history = trial.history or {}
@@ -413,6 +414,7 @@ def record_variants(run: PipelineRun, params: Params, paths: ProjectPaths) -> di
                 **applicable(fit.hyperparameters),
                 "epochs": settings.epochs,
                 "batch_size": settings.batch_size,
+                **({"bucket_width": settings.bucket_width} if settings.bucket_width else {}),
                 "patience": settings.patience,
                 "seed": settings.seed,
             },

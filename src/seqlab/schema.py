@@ -11,6 +11,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# Length bucketing (token ids only): batches of rows of similar length, each cut to its longest row, so
+# a short review does not pay for the padding of a long one. Models that mask padding (embeddings with
+# mask_zero, NBSVM) give the same outputs either way (seqlab.training.bucketed_dataset).
+BUCKETING = "length bucketing for token ids: bucket width in tokens (null: every batch padded to max_len)"
+
 
 class Section(BaseModel):
     """Base of every params section: frozen, and an unknown key is an error."""
@@ -53,6 +58,7 @@ class TuningParams(Section):
     max_trials: int = Field(4, ge=1)
     epochs: int = Field(5, ge=1)
     batch_size: int = Field(32, ge=1)
+    bucket_width: int | None = Field(None, ge=1, description=BUCKETING)
     executions_per_trial: int = Field(1, ge=1)
     max_consecutive_failed_trials: int = Field(3, ge=1)
     seed: int = 42
@@ -71,6 +77,7 @@ class TrainingParams(Section):
 
     epochs: int = Field(20, ge=1)
     batch_size: int = Field(32, ge=1)
+    bucket_width: int | None = Field(None, ge=1, description=BUCKETING)
     patience: int = Field(5, ge=1)
     seed: int = 42
     variants: dict[str, VariantParams]

@@ -28,7 +28,7 @@ from seqlab.errors import CorruptStateError
 from seqlab.families import model_label
 from seqlab.fileio import atomic_open
 from seqlab.schema import SpaceEntry, TuningParams
-from seqlab.training import adapt_to_training_data, array_dataset
+from seqlab.training import adapt_to_training_data, feed
 
 BuildFunction = Callable[..., Any]
 # Per-epoch logs of a trial, kept in its trial directory: the oracle only stores the best epoch.
@@ -117,14 +117,15 @@ def _make_hypermodel(
         def fit(self, hp: Any, model: Any, x: np.ndarray, y: np.ndarray, **kwargs: Any) -> Any:
             values = dict(hp.values)
             x_val, y_val = kwargs.pop("validation_data")
-            batch_size = kwargs.pop("batch_size")
+            batch_size, bucket_width = kwargs.pop("batch_size"), kwargs.pop("bucket_width", None)
             kwargs["shuffle"] = False  # the dataset shuffles
             x_train = input_slicer(x, values)
             adapt_to_training_data(model, x_train, y)  # e.g. Naive Bayes ratios, from training data only
-            # the same feed as fit_model (tf.data autotuning off: see seqlab.training.array_dataset)
+            # the same feed as fit_model (seqlab.training.feed: bucketed or not, tf.data autotuning off)
+            x_validation = input_slicer(x_val, values)
             history = model.fit(
-                array_dataset(x_train, y, batch_size, shuffle=True),
-                validation_data=array_dataset(input_slicer(x_val, values), y_val, batch_size, shuffle=False),
+                feed(x_train, y, batch_size, True, bucket_width),
+                validation_data=feed(x_validation, y_val, batch_size, False, bucket_width),
                 **kwargs,
             )
             for name, series in history.history.items():
@@ -324,6 +325,7 @@ def search(
         callbacks = [*(callbacks or []), progress(log, label, settings.epochs, settings.objective)]
     fit_arguments: dict[str, Any] = {
         "batch_size": settings.batch_size,
+        "bucket_width": settings.bucket_width,
         "validation_data": (x_validation, y_validation),
         "callbacks": [keras.callbacks.TerminateOnNaN(), *(callbacks or [])],
         "verbose": verbose,

@@ -25,11 +25,18 @@ PREPARED_FILES = (
 )
 
 
-def test_post_padded_lengths_counts_real_tokens_and_rejects_other_padding() -> None:
-    x = np.array([[5, 3, 0, 0], [7, 1, 2, 9], [4, 0, 0, 0]], dtype=np.int32)
-    assert speed.post_padded_lengths(x).tolist() == [2, 4, 1]
-    with pytest.raises(ValueError, match="post-padded"):
-        speed.post_padded_lengths(np.array([[0, 0, 5, 3]], dtype=np.int32))
+def test_longer_prepared_reviews_are_cut_as_if_prepared_at_the_protocols_length() -> None:
+    from seqlab.prep.text import pad
+
+    rng = np.random.default_rng(0)
+    reviews = [rng.integers(2, 50, size=length) for length in (0, 5, speed.MAX_LEN, speed.MAX_LEN + 37, 390)]
+    for padding in ("post", "pre"):
+        for truncating in ("pre", "post"):
+            long = pad(reviews, 400, padding, truncating)[0]
+            expected = pad(reviews, speed.MAX_LEN, padding, truncating)[0]
+            np.testing.assert_array_equal(speed.cut_to_max_len(long, padding, truncating), expected)
+    with pytest.raises(ValueError, match="fewer than 200"):
+        speed.cut_to_max_len(np.ones((2, 50), dtype=np.int32), "post", "pre")
 
 
 def test_scaling_calls_linear_growth_linear() -> None:
@@ -74,21 +81,6 @@ def test_prepared_data_is_read_by_the_two_loaders_without_the_test_split(tmp_pat
         series = speed.cet_series(tmp_path)
         assert series["protocol"] == protocol
         assert "x_test" not in series and series["x_train"].dtype == np.float32
-
-
-def test_bucketed_batches_hold_reviews_of_one_bucket_padded_to_their_longest() -> None:
-    lengths = np.array([3, 30, 200, 27, 5, 180, 60, 1, 26, 199] * 5)
-    x = (np.arange(speed.MAX_LEN)[np.newaxis, :] < lengths[:, np.newaxis]).astype(np.int32) * 7
-    data = speed.bucketed_dataset(x, np.zeros(len(x), dtype=np.float32), batch_size=4, seed=0)
-    batches = [ids.numpy() for ids, _ in data]
-    assert len(batches) == int(data.cardinality())
-    assert sorted(int(length) for ids in batches for length in np.count_nonzero(ids, axis=1)) == sorted(
-        lengths
-    )
-    for ids in batches:
-        real = np.count_nonzero(ids, axis=1)
-        assert ids.shape[1] == real.max()  # trimmed to the longest review of the batch
-        assert len(set(np.searchsorted(speed.BUCKET_BOUNDARIES, real, side="right"))) == 1
 
 
 def test_the_committed_results_still_render_their_speed_section() -> None:

@@ -85,7 +85,7 @@ def test_repo_params_load_the_five_datasets_in_every_profile(profile: str) -> No
 def test_repo_params_default_values() -> None:
     params = load_params(REPO_PARAMS)
     imdb, giss, cet, synthetic = (params.dataset(name) for name in ("imdb", "giss", "cet", "synthetic"))
-    assert imdb.prepare.max_len == 200
+    assert imdb.prepare.max_len == 400 and imdb.training.bucket_width == imdb.tuning.bucket_width == 25
     assert imdb.prepare.subset is None
     assert giss.end_date == date(2019, 12, 1)
     assert giss.test_size == 48 and giss.split_index is None
@@ -401,7 +401,7 @@ def test_overrides_and_profiles_do_not_change_the_input(raw: dict[str, Any]) -> 
     assert params.dataset("imdb").prepare.max_len == 7
     assert params.pipeline.schedule.cron == "0 4 * * *"
     assert raw == before
-    assert resolve(raw).dataset("imdb").prepare.max_len == 200
+    assert resolve(raw).dataset("imdb").prepare.max_len == 400
 
 
 @pytest.mark.parametrize(
@@ -709,3 +709,23 @@ def test_an_ar_order_of_zero_is_refused_at_load_not_deep_in_a_stage() -> None:
         ConfigError, match=r"datasets.synthetic.baselines.ar_order: .*greater than or equal to 1"
     ):
         load_params(REPO_PARAMS, overrides=["defaults.synthetic.baselines.ar_order=0"])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("defaults.giss_station.training.bucket_width=25", r"datasets.giss: .*training.bucket_width: .*text"),
+        ("defaults.mnist_rows.tuning.bucket_width=25", r"datasets.mnist: .*tuning.bucket_width: .*text"),
+        ("defaults.aclimdb.tuning.bucket_width=0", r"datasets.imdb.tuning.bucket_width: .*greater than"),
+    ],
+)
+def test_length_bucketing_is_refused_where_there_are_no_token_ids(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_params(REPO_PARAMS, overrides=[override])
+
+
+def test_length_bucketing_needs_padding_id_zero() -> None:
+    with pytest.raises(ConfigError, match=r"datasets.imdb: .*tuning.bucket_width: .*pad_value 0.*got 3"):
+        load_params(REPO_PARAMS, overrides=["defaults.aclimdb.prepare.pad_value=3"])  # bucketed by default
+    unbucketed = ["defaults.aclimdb.tuning.bucket_width=null", "defaults.aclimdb.training.bucket_width=null"]
+    assert load_params(REPO_PARAMS, ["defaults.aclimdb.prepare.pad_value=3", *unbucketed])

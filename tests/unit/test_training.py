@@ -403,3 +403,82 @@ def test_a_swallowed_ctrl_c_still_stops_the_fit_at_the_next_batch(tmp_path: Path
     finally:
         training.INTERRUPTED.clear()
     assert fit(model(), tmp_path / "again", epochs=1, callbacks=[stop]).epochs_run == 1
+
+
+def _padded_reviews(rows: int, width: int, side: str, seed: int = 0) -> np.ndarray:
+    """Token ids 2..49, lengths 0..width, padded with 0 on ``side``; row i starts with id 2 + i % 40."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((rows, width), dtype=np.int32)
+    for row, length in enumerate(rng.integers(0, width + 1, size=rows)):
+        tokens = rng.integers(2, 50, size=length)
+        if length:
+            tokens[0] = 2 + row % 40
+        if side == "post":
+            x[row, :length] = tokens
+        elif length:
+            x[row, -length:] = tokens
+    return x
+
+
+@pytest.mark.parametrize("side", ["post", "pre"])
+def test_bucketed_dataset_cuts_each_batch_to_its_bucket_and_keeps_every_review(side: str) -> None:
+    from seqlab.training import bucketed_dataset, token_lengths
+
+    set_determinism(5)
+    x = _padded_reviews(300, 40, side)
+    y = np.arange(300, dtype=np.int64)  # the label names the row
+    starts, lengths = token_lengths(x)
+    dataset = bucketed_dataset(x, y, batch_size=16, shuffle=True, width=10)
+    epochs = []
+    for _ in range(2):
+        seen: list[int] = []
+        for batch_x, batch_y in dataset:
+            ids, rows = batch_x.numpy(), batch_y.numpy()
+            batch_lengths = lengths[rows]
+            assert ids.shape[1] == max(int(batch_lengths.max()), 1), "a batch is cut to its longest review"
+            # one bucket per batch: lengths 1-10, 11-20, 21-30, 31-40
+            assert len(set((np.maximum(batch_lengths, 1) - 1) // 10)) == 1
+            for row, tokens in zip(rows, ids, strict=True):  # each review's tokens, first, in order
+                real = x[row, starts[row] : starts[row] + lengths[row]]
+                np.testing.assert_array_equal(tokens[: lengths[row]], real)
+                assert not tokens[lengths[row] :].any()
+            seen.extend(rows.tolist())
+        assert sorted(seen) == list(range(300))
+        epochs.append(seen)
+    assert epochs[0] != epochs[1], "each epoch should see a new order"
+    assert dataset.cardinality().numpy() == sum(1 for _ in dataset)
+
+
+def test_token_lengths_refuse_a_zero_inside_a_review_and_non_token_arrays() -> None:
+    from seqlab.training import bucketed_dataset, token_lengths
+
+    with pytest.raises(ValueError, match="padded with 0 on one side, with no 0 inside a row"):
+        token_lengths(np.array([[3, 0, 4, 0]], dtype=np.int32))
+    with pytest.raises(ValueError, match="2-D array of token ids, got float32"):
+        token_lengths(np.zeros((2, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match="bucket width must be >= 1"):
+        bucketed_dataset(np.ones((2, 3), dtype=np.int32), np.zeros(2), batch_size=2, shuffle=False, width=0)
+
+
+def test_a_masked_text_model_scores_bucketed_batches_as_full_rows(tmp_path: Path) -> None:
+    """The hybrid BiLSTM (masked embedding + NBSVM): the same loss either way, and bucketed fits learn."""
+    from seqlab.models import build_text_model
+    from seqlab.training import array_dataset, bucketed_dataset
+
+    x = _padded_reviews(400, 30, "post", seed=1)
+    y = (x == 7).any(axis=1).astype("float32")  # positive when the review holds token 7
+    set_determinism(0)
+    net = build_text_model(
+        "lstm", 50, 30, anchor="nbsvm", bidirectional=True, units=8, embedding_dim=8, ngram=2,
+        ngram_buckets=101, learning_rate=0.01, seed=0,
+    )  # fmt: skip
+    result = fit_model(
+        net, x[:300], y[:300], x[300:], y[300:], epochs=6, batch_size=32, patience=6,
+        checkpoint_dir=tmp_path, bucket_width=10,
+    )  # fmt: skip
+    full = net.evaluate(array_dataset(x[300:], y[300:], 32, shuffle=False), verbose=0, return_dict=True)
+    cut = net.evaluate(bucketed_dataset(x[300:], y[300:], 32, False, 10), verbose=0, return_dict=True)
+    assert cut["loss"] == pytest.approx(full["loss"], rel=1e-5)
+    assert cut["accuracy"] == full["accuracy"]
+    assert result.best_metrics["val_loss"] == pytest.approx(full["loss"], rel=1e-5)
+    assert full["accuracy"] > 0.9, result.history
