@@ -170,6 +170,46 @@ def family_name(hyperparameters: dict[str, Any]) -> str:
     return f"hybrid {family}" if hyperparameters.get("anchor") == HYBRID_ANCHOR else family
 
 
+# What BENCHMARKS.md's backtest table reads from a seed's rolling-origin backtest (`seqlab stage backtest`).
+BACKTEST_KEYS = ("model", "best_baseline", "origins", "origins_won", "mae_model", "mae_baseline", "skill")
+BACKTEST_KEYS += ("dm_statistic", "dm_p_value")
+
+
+def backtest_record(paths: ProjectPaths, dataset: str) -> dict[str, Any] | None:
+    """The pipeline's backtest of ``dataset`` (series only; None for data without time order)."""
+    import json
+
+    summary = paths.results_dir(dataset, "backtest") / "summary.json"
+    if not summary.exists():
+        return None
+    values = json.loads(summary.read_text(encoding="utf-8"))
+    if not values.get("origins"):  # the stage says why there is none (e.g. reviews have no time order)
+        return None
+    return {key: values.get(key) for key in BACKTEST_KEYS}
+
+
+def aggregate_backtests(per_seed: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Mean MAE over origins (model and best baseline), skill and the Diebold-Mariano p-value per seed."""
+    records = [record for seed in per_seed if (record := seed.get("backtest"))]
+    if not records:
+        return None
+
+    def mean(key: str) -> float:
+        return statistics.fmean(float(record[key]) for record in records)
+
+    return {
+        "seeds": len(records),
+        "models": sorted({str(record["model"]) for record in records}),
+        "best_baselines": sorted({str(record["best_baseline"]) for record in records}),
+        "origins": records[0]["origins"],
+        "mae_model": mean("mae_model"),
+        "mae_baseline": mean("mae_baseline"),
+        "skill": mean("skill"),
+        "origins_won": [record["origins_won"] for record in records],
+        "dm_p_values": [record["dm_p_value"] for record in records],
+    }
+
+
 def aggregate(config: DatasetConfig, per_seed: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean ± std per model over seeds; the best model and the best recurrent model; the baselines."""
     from seqlab.modalities import modality
@@ -220,6 +260,7 @@ def aggregate(config: DatasetConfig, per_seed: list[dict[str, Any]]) -> dict[str
         "targets": targets,
         "targets_met": met,
         "tuned_families": [seed_result["tuned_family"] for seed_result in per_seed],
+        "backtest": aggregate_backtests(per_seed),
         "seconds": round(sum(seed_result["seconds"] for seed_result in per_seed), 1),
     }
 
@@ -257,6 +298,7 @@ def run_quality(
             best = TrainSummary.read(paths, dataset).best_hyperparameters
             record = {"seed": seed, "evaluation": evaluation, "tuned_family": family_name(best)}
             record |= {"tuned_hyperparameters": best, "families": families, "pipeline_run_id": run_id}
+            record["backtest"] = backtest_record(paths, dataset)
             per_seed.append({**record, "seconds": round(time.perf_counter() - started, 1)})
         quality[dataset] = {**aggregate(config, per_seed), "per_seed": per_seed}
         log(f"{dataset}: best {quality[dataset]['best']}; best baseline {quality[dataset]['best_baseline']}")

@@ -98,6 +98,26 @@ def headline_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def backtest_table(results: dict[str, Any]) -> str:
+    """Markdown: per series dataset its rolling-origin backtest (means over seeds), or "" when none ran."""
+    lines = [
+        "| dataset | origins | model (the best variant) | mean MAE | best baseline | mean MAE | skill | "
+        "origins won | Diebold-Mariano p |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for dataset, row in results.get("quality", {}).items():
+        if not (test := row.get("backtest")):
+            continue
+        won = ", ".join(f"{count}/{test['origins']}" for count in test["origins_won"])
+        p_values = ", ".join(f"{value:.3g}" for value in test["dm_p_values"] if value is not None) or "–"
+        lines.append(
+            f"| {dataset} | {test['origins']} | {'; '.join(test['models'])} | {test['mae_model']:.4f} | "
+            f"{'; '.join(test['best_baselines'])} | {test['mae_baseline']:.4f} | {test['skill']:+.4f} | "
+            f"{won} | {p_values} |"
+        )
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def _models_table(entry: dict[str, Any]) -> str:
     metric = entry["metric"]
     rows = [(name, model["family"], model, "model") for name, model in entry["models"].items()]
@@ -191,9 +211,16 @@ def document(results: dict[str, Any]) -> str:
         "",
         headline_table(results),
         "",
-        protocol.strip(),
-        "",
     ]
+    if backtests := backtest_table(results):
+        parts += [
+            "Rolling-origin backtests (`seqlab stage backtest` in each pipeline run; means over seeds, one "
+            "p-value and count of origins won per seed; skill is 1 − model MAE / baseline MAE):",
+            "",
+            backtests,
+            "",
+        ]
+    parts += [protocol.strip(), ""]
     for dataset, entry in results.get("quality", {}).items():
         generic = f"{entry['metric']} on the test split of `datasets.{dataset}` (params.yaml)"
         split = PROTOCOLS.get(dataset, f"{generic}, {entry['seeds']} seed(s)")

@@ -52,8 +52,17 @@ def test_quick_quality_run_writes_results_in_the_issue_schema(tmp_path: Path) ->
         "plain_keras_bilstm_epoch_seconds",
         "noop_rerun_seconds",
     }
+    # the pipeline's rolling-origin backtest, per seed and averaged; reviews have no time order, so none
+    seed_backtest = payload["quality_per_seed"]["synthetic"][0]["backtest"]
+    assert seed_backtest["origins"] == 10 and 0.0 <= seed_backtest["dm_p_value"] <= 1.0
+    backtest = entry["backtest"]
+    assert backtest["mae_model"] == pytest.approx(seed_backtest["mae_model"])
+    assert backtest["skill"] == pytest.approx(1 - seed_backtest["mae_model"] / seed_backtest["mae_baseline"])
+    assert backtest["dm_p_values"] == [seed_backtest["dm_p_value"]]
+    assert payload["quality"]["imdb"]["backtest"] is None
     document = (work / "BENCHMARKS.md").read_text()
     assert "| synthetic | test_mae |" in document and "## Reproduce" in document
+    assert f"| synthetic | 10 | {seed_backtest['model']} | {backtest['mae_model']:.4f} |" in document
     assert f"quality (imdb, synthetic) at commit {run['commit']}, started {run['started_at']}" in document
     # the family fits were logged beside the pipeline tree
     from mlflow.tracking import MlflowClient
