@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from seqlab.config import load_params
 from seqlab.datasets import KINDS, DatasetConfig
-from seqlab.families import HYBRID_ANCHOR, RECURRENT_FAMILIES
+from seqlab.families import RECURRENT_FAMILIES, is_hybrid
 from seqlab.paths import ProjectPaths
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,7 +40,9 @@ TARGETS: dict[str, dict[str, float]] = {
     "cet": {"best": 1.25},
     "giss": {"best": 1.00},
 }
-TARGETS |= {"imdb": {"best": 0.920, "best_recurrent": 0.905}, "mnist": {"best_recurrent": 0.96}}
+# imdb's best hybrid: issue 25 (NBSVM's logit plus a recurrent correction); the others are older.
+TARGETS |= {"imdb": {"best": 0.920, "best_recurrent": 0.905, "best_hybrid": 0.915}}
+TARGETS |= {"mnist": {"best_recurrent": 0.96}}
 
 
 class BenchmarkParams(BaseModel):
@@ -117,6 +119,8 @@ def _family_runs(
     data = kind.load(config, paths)
     tuned = dict(TrainSummary.read(paths, config.name).best_hyperparameters)
     tuned.pop("family", None)
+    if is_hybrid(tuned | {"family": "any"}):  # a family that names no anchor is pure, not a hybrid
+        tuned["anchor"] = pure_anchor(paths, config.name)
     tracker = tracking.Tracker(root)
     experiment_id = tracker.client.get_run(parent).info.experiment_id
     families = list(bench.families.get(config.source.kind, {}).items())[:limit]
@@ -164,10 +168,29 @@ def _family_runs(
     return results
 
 
+def pure_anchor(paths: ProjectPaths, dataset: str) -> str:
+    """The anchor of the best completed pure trial of the search ("none" if it has none, or is NBSVM's)."""
+    import json
+
+    search = json.loads((paths.results_dir(dataset, "tune") / "trials.json").read_text(encoding="utf-8"))
+    sign = 1 if search["direction"] == "min" else -1
+    pure = [
+        trial
+        for trial in search["trials"]
+        if trial["status"] == "COMPLETED" and trial["score"] is not None
+        if not is_hybrid(trial["hyperparameters"])
+    ]
+    if not pure:
+        return "none"
+    best = min(pure, key=lambda trial: sign * trial["score"])["hyperparameters"]
+    anchor = str(best.get("anchor", "none"))
+    return "none" if is_hybrid({"family": "any", "anchor": anchor}) else anchor
+
+
 def family_name(hyperparameters: dict[str, Any]) -> str:
     """Return the family, "hybrid <family>" for a hybrid (a baseline plus a correction is not pure)."""
     family = str(hyperparameters["family"])
-    return f"hybrid {family}" if hyperparameters.get("anchor") == HYBRID_ANCHOR else family
+    return f"hybrid {family}" if is_hybrid(hyperparameters) else family
 
 
 # What BENCHMARKS.md's backtest table reads from a seed's rolling-origin backtest (`seqlab stage backtest`).
@@ -239,9 +262,10 @@ def aggregate(config: DatasetConfig, per_seed: list[dict[str, Any]]) -> dict[str
 
     best = best_of(list(summaries))
     best_recurrent = best_of([name for name in summaries if summaries[name]["family"] in RECURRENT_FAMILIES])
+    best_hybrid = best_of([name for name in summaries if summaries[name]["family"].startswith("hybrid ")])
     baselines = {name: values[metric] for name, values in per_seed[0]["evaluation"]["baselines"].items()}
     targets = TARGETS.get(config.name, {})
-    found = {"best": best, "best_recurrent": best_recurrent}
+    found = {"best": best, "best_recurrent": best_recurrent, "best_hybrid": best_hybrid}
     met = {
         key: bool(entry["value"] >= target if higher else entry["value"] <= target)
         for key, target in targets.items()
@@ -252,6 +276,7 @@ def aggregate(config: DatasetConfig, per_seed: list[dict[str, Any]]) -> dict[str
         "higher_is_better": higher,
         "best": best,
         "best_recurrent": best_recurrent,
+        "best_hybrid": best_hybrid,
         "baselines": baselines,
         "best_baseline": (max if higher else min)(baselines.items(), key=lambda item: item[1])[0],
         "seeds": len(per_seed),

@@ -79,20 +79,22 @@ def _named(entry: dict[str, Any] | None, metric: str) -> str:
 
 
 def headline_table(results: dict[str, Any]) -> str:
-    """Markdown: per dataset the best model, best recurrent model, best baseline, anchors and target."""
+    """Markdown: per dataset the best model, recurrent and hybrid models, baseline, anchors and target."""
     lines = [
-        "| dataset | metric | best model | best recurrent | best baseline | anchors | target | met |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| dataset | metric | best model | best recurrent | best hybrid | best baseline | anchors | target "
+        "| met |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for dataset, row in results.get("quality", {}).items():
         metric, baseline, sign = row["metric"], row["best_baseline"], "≥" if row["higher_is_better"] else "≤"
-        best, recurrent = (_named(row[key], metric) for key in ("best", "best_recurrent"))
+        kinds = ("best", "best_recurrent", "best_hybrid")
+        best, recurrent, hybrid = (_named(row.get(kind), metric) for kind in kinds)
         anchors = ", ".join(f"{name} {_number(value, metric)}" for name, value in row["anchors"].items())
         goals = row["targets"].items()
         targets = ", ".join(f"{k.replace('best_', '')} {sign} {_number(v, metric)}" for k, v in goals)
         met = ", ".join(f"{key}: {'yes' if ok else 'no'}" for key, ok in row["targets_met"].items())
         lines.append(
-            f"| {dataset} | {metric} | {best} | {recurrent} | {baseline} "
+            f"| {dataset} | {metric} | {best} | {recurrent} | {hybrid} | {baseline} "
             f"{_number(row['baselines'][baseline], metric)} | {anchors} | {targets} | {met} |"
         )
     return "\n".join(lines)

@@ -38,6 +38,12 @@ def is_recurrent(family: Any) -> bool:
     return family in RECURRENT_FAMILIES
 
 
+def is_hybrid(hyperparameters: Mapping[str, Any]) -> bool:
+    """Whether a configuration is a baseline plus a learned correction (series or text), not a pure model."""
+    anchored = hyperparameters.get("anchor") in (HYBRID_ANCHOR, TEXT_HYBRID_ANCHOR)
+    return anchored and hyperparameters.get("family") != "nbsvm"  # NBSVM anchored on itself is itself
+
+
 def model_label(hyperparameters: Mapping[str, Any]) -> str:
     """Name a configuration for people: ``gru``, ``bidirectional lstm``, ``2×lstm``, ``hybrid gru``.
 
@@ -52,7 +58,7 @@ def model_label(hyperparameters: Mapping[str, Any]) -> str:
             family = f"{layers}×{family}"
         if hyperparameters.get("bidirectional"):
             family = f"bidirectional {family}"
-    if hyperparameters.get("anchor") in (HYBRID_ANCHOR, TEXT_HYBRID_ANCHOR) and family != "nbsvm":
+    if is_hybrid(hyperparameters):
         family = f"hybrid {family}"
     units = hyperparameters.get("units")
     if family != "nbsvm" and isinstance(units, int) and not isinstance(units, bool):

@@ -187,3 +187,35 @@ def test_the_report_lists_every_dataset_of_the_results_in_their_order(tmp_path: 
     assert report.PROTOCOLS["cet"] + "." in document
     assert "test_accuracy on the test split of `datasets.mnist` (params.yaml), 1 seed(s)." in document
     assert "test_mae on the test split of `datasets.boston` (params.yaml), 3 seed(s)." in document
+
+
+def _trial(score: float | None, status: str = "COMPLETED", **hyperparameters: Any) -> dict[str, Any]:
+    return {"score": score, "status": status, "hyperparameters": hyperparameters}
+
+
+@pytest.mark.parametrize(
+    ("trials", "anchor"),
+    [
+        # series: the pure family keeps the best pure trial's anchor, not the hybrid's
+        ([_trial(0.1, family="gru", anchor="baseline"), _trial(0.3, family="gru", anchor="none"),
+          _trial(0.2, family="lstm", anchor="last"), _trial(None, "FAILED", family="gru", anchor="none")],
+         "last"),
+        # text: the best pure trial is NBSVM, whose anchor is its own: the pure families get none
+        ([_trial(0.22, family="lstm", anchor="nbsvm"), _trial(0.24, family="nbsvm", anchor="nbsvm")], "none"),
+        ([_trial(0.1, family="gru", anchor="baseline")], "none"),  # no pure trial
+    ],
+)  # fmt: skip
+def test_pure_benchmark_families_do_not_inherit_a_hybrids_anchor(
+    tmp_path: Path, trials: list[dict[str, Any]], anchor: str
+) -> None:
+    from benchmarks import quality
+    from seqlab.paths import ProjectPaths
+
+    paths = ProjectPaths.at(tmp_path)
+    folder = paths.results_dir("d", "tune")
+    folder.mkdir(parents=True)
+    (folder / "trials.json").write_text(json.dumps({"direction": "min", "trials": trials}), encoding="utf-8")
+    assert quality.pure_anchor(paths, "d") == anchor
+    assert quality.family_name({"family": "lstm", "anchor": "nbsvm"}) == "hybrid lstm"
+    assert quality.family_name({"family": "nbsvm", "anchor": "nbsvm"}) == "nbsvm"
+    assert quality.family_name({"family": "gru", "anchor": "last"}) == "gru"
