@@ -71,6 +71,8 @@ def make_workspace(destination: Path) -> Path:
     """A copy of the project's files (no data, no results, no dvc.lock): the benchmark's own root.
 
     Results committed to git (the small files of a default run) are the project's, not the benchmark's.
+    The copy is a git repository of its own: inside the project's git-ignored ``benchmarks/work``, DVC
+    would otherwise take the project's git for its own and, the folder being ignored, find no stages.
     """
     command = ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"]
     listed = subprocess.run(command, cwd=REPO, capture_output=True, check=True).stdout.decode()
@@ -79,6 +81,7 @@ def make_workspace(destination: Path) -> Path:
         if source.is_file() and name != "dvc.lock" and not name.startswith(("benchmarks/", "results/")):
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination / name)
+    subprocess.run(["git", "init", "-q"], cwd=destination, check=True)
     return destination
 
 

@@ -121,7 +121,6 @@ def main(argv: list[str] | None = None) -> int:
     if "pipeline" in sections:
         print("bench: pipeline (seqlab run from a fresh copy, then a no-op rerun) ...", flush=True)
         workspace = quality.make_workspace(work / "pipeline" / "project")
-        subprocess.run(["git", "init", "-q"], cwd=workspace, check=True)
         profile = "smoke" if quick else "default"
         results["pipeline"] = measure_pipeline(workspace, env, profile, "synthetic" if quick else "all")
     if "quality" in sections:

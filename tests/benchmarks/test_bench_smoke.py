@@ -219,3 +219,16 @@ def test_pure_benchmark_families_do_not_inherit_a_hybrids_anchor(
     assert quality.family_name({"family": "lstm", "anchor": "nbsvm"}) == "hybrid lstm"
     assert quality.family_name({"family": "nbsvm", "anchor": "nbsvm"}) == "nbsvm"
     assert quality.family_name({"family": "gru", "anchor": "last"}) == "gru"
+
+
+def test_a_workspace_inside_an_ignored_folder_of_a_git_repo_still_has_its_stages(tmp_path: Path) -> None:
+    """`make bench` builds its workspace in the project's git-ignored benchmarks/work."""
+    from benchmarks import quality
+    from flows import graph
+
+    outer = tmp_path / "project"
+    outer.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=outer, check=True)
+    (outer / ".gitignore").write_text("work/\n", encoding="utf-8")
+    workspace = quality.make_workspace(outer / "work" / "quality" / "project")
+    assert "fetch@cet" in graph.stages(workspace) and "register@imdb" in graph.stages(workspace)
