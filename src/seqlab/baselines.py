@@ -389,23 +389,63 @@ def climatology(
 # --------------------------------------------------------------------------- climatology + AR(p)
 
 
-def fit_ar(anomalies: Any, order: int) -> np.ndarray:
+AR_SELECTIONS = ("none", "aic", "bic")  # how the AR order is chosen: fixed, or by an information criterion
+
+
+def fit_ar(anomalies: Any, order: int, selection: str = "none") -> np.ndarray:
     """Fit AR(``order``) coefficients ``phi`` by least squares, without intercept.
 
     ``a[t] = phi[0] * a[t-1] + ... + phi[p-1] * a[t-p] + noise``; no intercept because anomalies from
     a climatology fitted on the same data have mean zero by construction. Conditional least squares
     equals statsmodels ``AutoReg(anomalies, lags=order, trend="n")``.
+
+    ``selection`` ``"aic"`` or ``"bic"`` lets statsmodels' ``ar_select_order`` choose the order
+    ``p <= order`` (0 included) on the same anomalies; lags past ``p`` get coefficient 0, so the
+    result always has ``order`` entries and callers read the same history. Why: an AR term fitted
+    to noise (white-noise anomalies give a small spurious phi) makes the baseline, and every hybrid
+    anchored on it, worse out of sample.
     """
     series = _as_values(anomalies)
     lags = _check_int(order, "order", 1)
+    if selection not in AR_SELECTIONS:
+        raise ValueError(f"selection: expected one of {', '.join(AR_SELECTIONS)}, got {selection!r}")
     if not np.all(np.isfinite(series)):
         raise ValueError("anomalies: contains NaN or infinite values")
     if series.size <= 2 * lags:
         raise ValueError(f"anomalies: {series.size} values are too few to fit AR({lags})")
-    size = series.size
-    design = np.column_stack([series[lags - lag : size - lag] for lag in range(1, lags + 1)])
-    coefficients, *_ = np.linalg.lstsq(design, series[lags:], rcond=None)
-    return np.asarray(coefficients, dtype=np.float64)
+    chosen = lags if selection == "none" else selected_ar_order(series, lags, selection)
+    coefficients = np.zeros(lags, dtype=np.float64)
+    if chosen:
+        size = series.size
+        design = np.column_stack([series[chosen - lag : size - lag] for lag in range(1, chosen + 1)])
+        coefficients[:chosen], *_ = np.linalg.lstsq(design, series[chosen:], rcond=None)
+    return coefficients
+
+
+def selected_ar_order(anomalies: np.ndarray, order: int, criterion: str) -> int:
+    """Return the AR order in ``0..order`` of least ``criterion`` (``aic`` or ``bic``), ties: the lower.
+
+    Every order is fitted by least squares on the same targets (those after the first ``order``
+    values), as statsmodels' ``ar_select_order`` does: ``n log(RSS / n) + k p`` with ``k = 2`` (AIC)
+    or ``log n`` (BIC). A few lines of numpy because statsmodels 0.15's ``ar_select_order`` builds an
+    n x n array for the order-0 candidate (47.7 GiB on CET's 80,000 days).
+    """
+    targets = anomalies[order:]
+    count = targets.size
+    penalty = 2.0 if criterion == "aic" else math.log(count)
+    scores = []
+    for lags in range(order + 1):
+        residuals = targets
+        if lags:
+            design = np.column_stack(
+                [anomalies[order - lag : anomalies.size - lag] for lag in range(1, lags + 1)]
+            )
+            coefficients, *_ = np.linalg.lstsq(design, targets, rcond=None)
+            residuals = targets - design @ coefficients
+        scores.append(
+            count * math.log(max(float(np.dot(residuals, residuals)) / count, 1e-300)) + penalty * lags
+        )
+    return int(np.argmin(scores))
 
 
 def ar_forecast(history: np.ndarray, phi: np.ndarray, steps: int) -> np.ndarray:
@@ -473,14 +513,18 @@ def fit_climatology_ar(
     order: int = 1,
     trend: bool = False,
     smoothing: int | Sequence[int] = 1,
+    selection: str = "none",
 ) -> ClimatologyAR:
-    """Fit climatology (+ trend) and AR(``order``) coefficients on ``values[:split_index]`` only."""
+    """Fit climatology (+ trend) and AR(``order``) coefficients on ``values[:split_index]`` only.
+
+    ``selection``: how the AR order up to ``order`` is chosen (:func:`fit_ar`).
+    """
     series = _as_values(values)
     seasons = _as_seasons(season_of, series.size)
     lags = _check_int(order, "order", 1)
     model = fit_climatology(series, seasons, split_index, trend=trend, smoothing=smoothing)
     train_positions = np.arange(split_index)
-    phi = fit_ar(series[:split_index] - model.predict(train_positions, seasons), lags)
+    phi = fit_ar(series[:split_index] - model.predict(train_positions, seasons), lags, selection)
     return ClimatologyAR(model, phi)
 
 
@@ -537,6 +581,7 @@ def climatology_ar(
     order: int = 1,
     trend: bool = False,
     smoothing: int | Sequence[int] = 1,
+    selection: str = "none",
 ) -> np.ndarray:
     """Forecast climatology (+ trend) plus an AR(``order``) on anomalies: persistence of the departure.
 
@@ -549,7 +594,9 @@ def climatology_ar(
     seasons = _as_seasons(season_of, series.size)
     split = _check_split(split_index, targets, series.size)
     lags = _check_int(order, "order", 1)
-    model = fit_climatology_ar(series, seasons, split, order=lags, trend=trend, smoothing=smoothing)
+    model = fit_climatology_ar(
+        series, seasons, split, order=lags, trend=trend, smoothing=smoothing, selection=selection
+    )
     origins = _origins(targets)
     if origins.min() - lags + 1 < 0:
         raise ValueError(
@@ -579,6 +626,7 @@ def series_baselines(
     ma_window: int = 50,
     ma_smooth: int | None = None,
     season_smoothing: int | Sequence[int] = 1,
+    ar_selection: str = "none",
 ) -> dict[str, np.ndarray]:
     """Compute every series baseline by name so a leaderboard can show what a model must beat.
 
@@ -588,7 +636,8 @@ def series_baselines(
     ``ma_smooth``; left out when the series or horizon is too short for it). ``ma_smooth`` defaults
     to the book's 10 for long (daily-like, ``period >= 100``) seasons and to 1 otherwise, since a
     10-month smoothing window would average the seasonal cycle away. ``season_smoothing`` smooths
-    the climatologies' season means (one width, or widths to choose from; :func:`fit_climatology`).
+    the climatologies' season means (one width, or widths to choose from; :func:`fit_climatology`);
+    ``ar_selection`` chooses the AR order up to ``ar_order`` (:func:`fit_ar`).
     """
     season = _check_int(period, "period", 1)
     if ma_smooth is None:
@@ -601,7 +650,13 @@ def series_baselines(
             values, target_index, season_of, split_index, trend=True, smoothing=season_smoothing
         ),
         "climatology_ar": climatology_ar(
-            values, target_index, season_of, split_index, order=ar_order, smoothing=season_smoothing
+            values,
+            target_index,
+            season_of,
+            split_index,
+            order=ar_order,
+            smoothing=season_smoothing,
+            selection=ar_selection,
         ),
         "climatology_trend_ar": climatology_ar(
             values,
@@ -611,6 +666,7 @@ def series_baselines(
             order=ar_order,
             trend=True,
             smoothing=season_smoothing,
+            selection=ar_selection,
         ),
     }
     # left out where not applicable: too little history, or a horizon reaching past the smoothing window
@@ -676,6 +732,7 @@ def text_baseline(
 
 
 __all__ = [
+    "AR_SELECTIONS",
     "Climatology",
     "ClimatologyAR",
     "ar_forecast",
@@ -690,6 +747,7 @@ __all__ = [
     "persistence",
     "season_keys",
     "seasonal_naive",
+    "selected_ar_order",
     "series_baselines",
     "smooth_seasons",
     "text_baseline",

@@ -150,7 +150,14 @@ class SeriesPrepare(Section):
 class SeriesBaselines(Section):
     """Statistical forecasts every model is compared with."""
 
-    ar_order: int = Field(ge=1, description="AR order of the climatology + AR baselines")
+    ar_order: int = Field(
+        ge=1, description="AR order of the climatology + AR baselines (with ar_selection: the largest)"
+    )
+    ar_selection: Literal["none", "aic", "bic"] = Field(
+        "none",
+        description="how the AR order is chosen: none (ar_order itself), or the order 0..ar_order of least "
+        "aic or bic on the training anomalies (statsmodels ar_select_order)",
+    )
     season_smoothing: list[int] = Field(
         [1],
         min_length=1,

@@ -19,6 +19,7 @@ from seqlab.baselines import (
     persistence,
     season_keys,
     seasonal_naive,
+    selected_ar_order,
     series_baselines,
     smooth_seasons,
     text_baseline,
@@ -141,6 +142,32 @@ def test_fit_ar_recovers_phi_and_matches_statsmodels() -> None:
     assert phi[0] == pytest.approx(0.7, abs=0.03)
     reference = AutoReg(anomalies, lags=2, trend="n").fit().params
     np.testing.assert_allclose(fit_ar(anomalies, 2), reference, rtol=1e-8)
+
+
+def test_bic_drops_an_ar_term_fitted_to_white_noise_and_keeps_a_real_one() -> None:
+    noise = np.random.default_rng(3).normal(size=1000)
+    assert fit_ar(noise, 3)[0] != 0.0  # a fixed order fits something to pure noise
+    np.testing.assert_array_equal(fit_ar(noise, 3, "bic"), np.zeros(3))
+    _, anomalies = simulated_ar1(1000, 0.5)
+    chosen = fit_ar(anomalies, 3, "bic")
+    assert chosen.shape == (3,)
+    assert chosen[0] == pytest.approx(fit_ar(anomalies, 1)[0])  # AR(1) chosen, refitted on its own
+    np.testing.assert_array_equal(chosen[1:], 0.0)
+
+
+def test_ar_order_selection_matches_statsmodels_where_statsmodels_works() -> None:
+    from statsmodels.tsa.ar_model import ar_select_order
+
+    for phi, seed in ((0.0, 4), (0.3, 5), (0.8, 6)):
+        _, anomalies = simulated_ar1(800, phi, seed=seed)
+        for criterion in ("aic", "bic"):
+            lags = ar_select_order(anomalies, maxlag=3, ic=criterion, trend="n").ar_lags
+            assert selected_ar_order(anomalies, 3, criterion) == (max(lags) if lags else 0)
+
+
+def test_an_unknown_ar_selection_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="selection: expected one of none, aic, bic, got 'hqic'"):
+        fit_ar(np.random.default_rng(0).normal(size=100), 1, "hqic")
 
 
 def test_climatology_trend_ar_beats_plain_climatology_on_an_ar1_process() -> None:

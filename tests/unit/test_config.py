@@ -711,6 +711,11 @@ def test_an_ar_order_of_zero_is_refused_at_load_not_deep_in_a_stage() -> None:
         load_params(REPO_PARAMS, overrides=["defaults.synthetic.baselines.ar_order=0"])
 
 
+def test_an_unknown_ar_selection_names_the_key_and_the_choices() -> None:
+    with pytest.raises(ConfigError, match=r"datasets.synthetic.baselines.ar_selection: .*'aic' or 'bic'"):
+        load_params(REPO_PARAMS, overrides=["defaults.synthetic.baselines.ar_selection=hqic"])
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [

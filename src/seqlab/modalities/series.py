@@ -188,6 +188,7 @@ class SeriesData(PreparedData):
             order=_series_config(self.dataset).baselines.ar_order,
             trend=True,
             smoothing=_series_config(self.dataset).baselines.season_smoothing,
+            selection=_series_config(self.dataset).baselines.ar_selection,
         )
 
     def inputs(self, split: str) -> np.ndarray:
@@ -301,6 +302,7 @@ class SeriesData(PreparedData):
             self.season_count,
             config.baselines.ar_order,
             season_smoothing=config.baselines.season_smoothing,
+            ar_selection=config.baselines.ar_selection,
         )
         metrics = {
             name: self.score((forecast - self.mean) / self.std) for name, forecast in forecasts.items()
@@ -329,6 +331,7 @@ class SeriesData(PreparedData):
             self.season_count,
             _series_config(self.dataset).baselines.ar_order,
             season_smoothing=_series_config(self.dataset).baselines.season_smoothing,
+            ar_selection=_series_config(self.dataset).baselines.ar_selection,
         )
         return {name: (forecast - self.mean) / self.std for name, forecast in forecasts.items()}
 
