@@ -189,8 +189,13 @@ def stage_code(folder: Path, roots: tuple[str, ...] | None = None, source: Path 
 # --------------------------------------------------------------------------- logging
 
 
-def serving_spec(data: PreparedData, hyperparameters: dict[str, Any]) -> dict[str, Any]:
-    """Return the spec a served model reads: format, modality and dataset, then what the data says."""
+def serving_spec(
+    data: PreparedData, hyperparameters: dict[str, Any], combination: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return the spec a served model reads: format, modality and dataset, then what the data says.
+
+    ``combination``: the evaluation's forecast combination when that, not the model alone, is served.
+    """
     from seqlab.modalities import modality
     from seqlab.serving.model import SPEC_FORMAT, check_spec
 
@@ -199,18 +204,26 @@ def serving_spec(data: PreparedData, hyperparameters: dict[str, Any]) -> dict[st
         "modality": modality(data.dataset).name,
         "dataset": data.dataset.name,
         "kind": data.dataset.source.kind,
-        **data.serving_spec(hyperparameters),
+        **data.serving_spec(hyperparameters, combination),
     }
     return dict(check_spec(spec))
 
 
 def log_champion(
-    tracker: Tracker, run_id: str, data: PreparedData, model_file: Path, hyperparameters: dict[str, Any]
+    tracker: Tracker,
+    run_id: str,
+    data: PreparedData,
+    model_file: Path,
+    hyperparameters: dict[str, Any],
+    combination: dict[str, Any] | None = None,
 ) -> str:
-    """Log a trained variant on its run as a pyfunc that takes raw inputs; return its ``models:/`` URI."""
+    """Log a trained variant on its run as a pyfunc that takes raw inputs; return its ``models:/`` URI.
+
+    With ``combination`` the pyfunc serves that forecast combination of the variant and a baseline.
+    """
     from seqlab.serving.model import MODEL_ARTIFACT, SPEC_ARTIFACT, output_columns
 
-    spec = serving_spec(data, hyperparameters)
+    spec = serving_spec(data, hyperparameters, combination)
     with tempfile.TemporaryDirectory(prefix="seqlab-champion-") as folder:
         staged = Path(folder)
         code = stage_code(staged / "code")
@@ -227,7 +240,7 @@ def log_champion(
             shipped_package=SHIPPED_PACKAGE,
             artifacts=artifacts,
             code_paths=[code],
-            input_example=data.input_example(hyperparameters),
+            input_example=data.input_example(hyperparameters, combination),
             output_columns=output_columns(spec),
             pip_requirements=pip_requirements(),
         )

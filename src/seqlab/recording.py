@@ -27,7 +27,7 @@ from seqlab.families import applicable, model_label
 from seqlab.fileio import read_dvc_lock_stages, write_json
 from seqlab.modalities import modality, read_manifest
 from seqlab.paths import ProjectPaths
-from seqlab.registry import Champion, Score, decide_champion, format_value, gap
+from seqlab.registry import Champion, Score, decide_champion, format_value, gap, registers_combination
 from seqlab.stages import STAGES
 from seqlab.tracking import Tracker
 
@@ -513,12 +513,21 @@ def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Lo
     hyperparameters = summary.variants[name].hyperparameters
     model_file = paths.results_dir(dataset, "train") / name / "model.keras"
     data = modality(config).load(config, paths)
-    model_uri = log_champion(run.tracker, variant_run, data, model_file, hyperparameters)  # raw inputs in
+    label = f"variant {name} · {model_label(hyperparameters)}"
+    # the combination of validation's weight, where it blends (seqlab.registry.registers_combination)
+    blend = evaluation.combination
+    if not registers_combination(blend, data.served_baselines):
+        blend = None
+    if blend is not None:
+        weight = float(blend["weight"])
+        value = float(blend[metric])
+        label = f"combination {weight:.2f} × {label} + {1 - weight:.2f} × {blend['baseline']}"
+    # raw inputs in, forecasts out
+    model_uri = log_champion(run.tracker, variant_run, data, model_file, hyperparameters, blend)
     registered = registered_model_name(dataset, params)
     alias = params.pipeline.champion_alias
     baseline = Score(evaluation.best_baseline, evaluation.best_baseline_value)
     unit = config.kind.unit_of(config)
-    label = f"variant {name} · {model_label(hyperparameters)}"
     version = run.tracker.register(
         registered,
         model_uri,
@@ -533,6 +542,14 @@ def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Lo
             "seqlab.model": label,
             "seqlab.best_baseline": baseline.name,
             f"seqlab.best_baseline.{metric}": repr(baseline.value),
+            **(
+                {}
+                if blend is None
+                else {
+                    "seqlab.combination_weight": repr(blend["weight"]),
+                    "seqlab.combination_baseline": blend["baseline"],
+                }
+            ),
         },
         description=f"Best seqlab model of {dataset}, scored by {metric} on its test split.",
     )
@@ -566,6 +583,7 @@ def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Lo
         "version": version,
         "variant": name,
         "model": label,
+        "combination": None if blend is None else {"weight": blend["weight"], "baseline": blend["baseline"]},
         "metric": metric,
         "value": value,
         "higher_is_better": higher,

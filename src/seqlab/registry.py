@@ -8,8 +8,9 @@ tested without MLflow; recording applies it to the registry (:func:`seqlab.recor
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Action = Literal["move", "keep", "remove"]
 
@@ -148,3 +149,16 @@ def decide_champion(
         f"{format_value(current.value, metric, unit)} (this model is {over_baseline})",
         True,
     )
+
+
+def registers_combination(combination: Mapping[str, Any] | None, served: Collection[str]) -> bool:
+    """Whether the forecast combination, not the best variant alone, is the model to register.
+
+    Its weight was chosen on validation, where it is at least as good as the variant (weight 1 is on
+    the grid), so a real blend (0 < weight < 1) is the better model by validation; weight 1 is the
+    variant itself and weight 0 the baseline alone, which is reported as the baseline. Only a blend
+    whose baseline a served model can rerun (``served``) is registered.
+    """
+    if combination is None:
+        return False
+    return 0.0 < float(combination["weight"]) < 1.0 and str(combination["baseline"]) in served

@@ -197,3 +197,52 @@ def test_a_registered_model_takes_raw_inputs_everywhere(
             os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=STOP_DEADLINE_SECONDS)
         log.close()
+
+
+BLENDED = (  # a dense model of 10 epochs: validation weighs it 0.15 against climatology + trend
+    "defaults.synthetic.tuning.max_trials=1",
+    "defaults.synthetic.tuning.epochs=1",
+    "defaults.synthetic.training.epochs=10",
+    "defaults.synthetic.training.variants={none: {}}",
+    "defaults.synthetic.tuning.space={family: {value: dense}, units: {value: 8}, anchor: {value: last},"
+    " learning_rate: {value: 0.003}, calendar_harmonics: {value: 2}, window_size: {value: 12}}",
+)
+
+
+def test_a_forecast_combination_is_registered_and_served_as_its_blend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow.pyfunc
+
+    monkeypatch.delenv(tracking.TRACKING_ENV, raising=False)
+    root = tmp_path / "project"
+    params = load_params(REPO / "params.yaml", list(BLENDED), "smoke")
+    paths, config = ProjectPaths.at(root), params.dataset(DATASET)
+    for stage in STAGES[:-1]:
+        STAGE_FUNCTIONS[stage](config, paths, log=lambda _: None)
+    registered = recording.record_pipeline(DATASET, params, paths, log=lambda _: None)
+
+    evaluation = json.loads((paths.results_dir(DATASET, "evaluate") / "scores.json").read_text())
+    blend, variant_mae = evaluation["combination"], evaluation["variants"][registered["variant"]]["test_mae"]
+    assert 0 < blend["weight"] < 1, blend  # chosen on validation; else this test checks nothing
+    weight, partner = blend["weight"], blend["baseline"]
+    assert registered["combination"] == {"weight": weight, "baseline": partner}
+    assert registered["value"] == blend["test_mae"] != variant_mae
+    assert registered["model"].startswith(f"combination {weight:.2f} × variant none · ")
+    assert registered["model"].endswith(f" + {1 - weight:.2f} × {partner}")
+    store = tracking.Tracker(root)
+    name, version = registered["registered_model"], registered["version"]
+    tags = store.client.get_model_version(name, version).tags
+    assert tags["seqlab.combination_baseline"] == partner
+    assert float(tags["seqlab.value"]) == blend["test_mae"]
+
+    # the registered model's forecast of the last test target is the blend evaluate scored
+    hyperparameters = TrainSummary.read(paths, DATASET).variants[registered["variant"]].hyperparameters
+    data = modality(config).load(config, paths)
+    variant = load_keras_model(paths.results_dir(DATASET, "train") / registered["variant"] / "model.keras")
+    _, baselines = data.baselines()
+    model_part = weight * np.float64(data.predict_test(variant, hyperparameters)[-1, 0])
+    normalised = model_part + (1 - weight) * float(baselines[partner].reshape(-1)[-1])
+    model = mlflow.pyfunc.load_model(store.client.get_model_version_download_uri(name, version))
+    forecast = model.predict(data.input_example(hyperparameters, blend))["forecast"].tolist()
+    assert forecast == pytest.approx([normalised * data.std + data.mean], rel=1e-6)

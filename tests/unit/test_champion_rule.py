@@ -7,7 +7,7 @@ import math
 import pytest
 
 from seqlab.families import applicable, model_label
-from seqlab.registry import Champion, Score, beats, decide_champion, format_value, gap
+from seqlab.registry import Champion, Score, beats, decide_champion, format_value, gap, registers_combination
 
 CLIMATOLOGY = Score("climatology_trend_ar", 1.048)
 
@@ -170,3 +170,20 @@ def test_a_losing_model_is_said_to_be_not_promoted_once() -> None:
     sentence = comparison_sentence(result)
     assert "Not promoted (test_mae 4.214 is 0.0133 (0.317%) worse than" in sentence
     assert sentence.lower().count("not promoted") == 1
+
+
+@pytest.mark.parametrize(
+    ("weight", "baseline", "registered"),
+    [
+        (0.4, "climatology_trend_ar", True),  # a blend, chosen on validation: it is the better model there
+        (1.0, "climatology_trend_ar", False),  # the variant itself
+        (0.0, "climatology_trend_ar", False),  # the baseline alone, reported as the baseline
+        (0.4, "persistence", False),  # a baseline the served model cannot rerun
+    ],
+)
+def test_a_combination_is_registered_only_as_a_real_blend_of_a_served_baseline(
+    weight: float, baseline: str, registered: bool
+) -> None:
+    served = ("climatology", "climatology_trend", "climatology_ar", "climatology_trend_ar")
+    assert registers_combination({"weight": weight, "baseline": baseline}, served) is registered
+    assert not registers_combination(None, served)

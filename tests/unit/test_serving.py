@@ -141,6 +141,54 @@ def test_a_served_forecast_reads_exactly_evaluates_last_test_row(
     np.testing.assert_allclose(table["forecast"], [evaluated], rtol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("frequency", "hyperparameters", "partner", "horizon"),
+    [
+        ("MS", SERIES_HYPERPARAMETERS, "climatology_trend_ar", 1),
+        ("D", SERIES_HYPERPARAMETERS, "climatology_ar", 1),
+        ("other", HYBRID_HYPERPARAMETERS, "climatology_trend", 1),
+        ("MS", HYBRID_HYPERPARAMETERS, "climatology", 3),
+        ("MS", SERIES_HYPERPARAMETERS, "climatology_trend_ar", 3),
+    ],
+)
+def test_a_served_combination_blends_exactly_as_evaluate_scored_it(
+    tmp_path: Path, frequency: str, hyperparameters: dict[str, Any], partner: str, horizon: int
+) -> None:
+    data = series_data(tmp_path, frequency, horizon=horizon)
+    combination = {"weight": 0.3, "baseline": partner}
+    spec = json.loads(json.dumps(champion.serving_spec(data, hyperparameters, combination)))
+    assert spec["combination"]["weight"] == 0.3 and spec["combination"]["baseline"] == partner
+    served = serving(spec, data.serving_files())
+    history = data.input_example(hyperparameters, combination)
+    model = data.builder()(**hyperparameters, seed=0)
+    table = served.predict(model, history)
+
+    _, baselines = data.baselines()  # the baselines' normalised test forecasts, as evaluate blends them
+    blended = (
+        0.3 * data.predict_test(model, hyperparameters)[-1].astype(np.float64)
+        + 0.7 * baselines[partner].reshape(-1, horizon)[-1]
+    )
+    np.testing.assert_allclose(table["forecast"], blended * data.std + data.mean, rtol=1e-6)
+    alone = serving(spec_of(data, hyperparameters), data.serving_files()).predict(model, history)
+    if hyperparameters["anchor"] != "baseline":  # an untrained hybrid is its baseline: the blend is too
+        assert not np.allclose(alone["forecast"], table["forecast"])  # the blend is not the model alone
+
+
+def test_only_a_climatology_is_served_in_a_combination(monthly: Any, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="persistence: a served combination reruns climatology, "):
+        champion.serving_spec(monthly, SERIES_HYPERPARAMETERS, {"weight": 0.5, "baseline": "persistence"})
+    assert set(monthly.served_baselines) == {
+        "climatology",
+        "climatology_trend",
+        "climatology_ar",
+        "climatology_trend_ar",
+    }
+    text = text_data(tmp_path)
+    assert text.served_baselines == ()
+    with pytest.raises(ValueError, match="only series models are served as a forecast combination"):
+        champion.serving_spec(text, {}, {"weight": 0.5, "baseline": "tfidf_logistic_regression"})
+
+
 @pytest.mark.parametrize("hyperparameters", [SERIES_HYPERPARAMETERS, HYBRID_HYPERPARAMETERS])
 def test_a_forecast_of_several_steps_dates_each_one(tmp_path: Path, hyperparameters: dict[str, Any]) -> None:
     data = series_data(tmp_path, "MS", horizon=3)
@@ -388,9 +436,9 @@ def test_bad_images_raise_value_errors_naming_the_problem(
 
 def test_a_spec_of_another_format_or_modality_is_refused(monthly: Any) -> None:
     spec = spec_of(monthly, SERIES_HYPERPARAMETERS)
-    assert spec["format"] == 2 and spec["modality"] == "series" and spec["dataset"] == NAME
+    assert spec["format"] == 3 and spec["modality"] == "series" and spec["dataset"] == NAME
     assert output_columns(spec) == {"date": "string", "step": "long", "forecast": "double"}
-    with pytest.raises(ValueError, match="format 1; this code reads format 2"):  # before the hybrids
+    with pytest.raises(ValueError, match="format 1; this code reads format 3"):  # before the hybrids
         check_spec({**spec, "format": 1})
     with pytest.raises(ValueError, match="modality 'audio' is not one of series, text, image"):
         check_spec({**spec, "modality": "audio"})

@@ -26,6 +26,12 @@ Log = Callable[[str], None]
 Builder = Callable[..., Any]
 
 
+def refuse_combination(dataset: str, combination: dict[str, Any] | None) -> None:
+    """Refuse to serve a forecast combination where a modality has none (only series combine)."""
+    if combination is not None:
+        raise ValueError(f"{dataset}: only series models are served as a forecast combination")
+
+
 def array_record(array: np.ndarray) -> dict[str, Any]:
     """Shape, dtype and content hash of an array, for a manifest."""
     contiguous = np.ascontiguousarray(array)
@@ -142,12 +148,24 @@ class PreparedData(ABC):
         return chosen
 
     @abstractmethod
-    def input_example(self, hyperparameters: dict[str, Any]) -> Any:
+    def input_example(
+        self, hyperparameters: dict[str, Any], combination: dict[str, Any] | None = None
+    ) -> Any:
         """Return a few test inputs as a user gives them to the registered model (:mod:`seqlab.serving`)."""
 
     @abstractmethod
-    def serving_spec(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
-        """Return what a served model of these hyperparameters needs to turn raw inputs into its rows."""
+    def serving_spec(
+        self, hyperparameters: dict[str, Any], combination: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Return what a served model of these hyperparameters needs to turn raw inputs into its rows.
+
+        ``combination``: the forecast combination being registered (series only; others refuse it).
+        """
+
+    @property
+    def served_baselines(self) -> tuple[str, ...]:
+        """Baselines a served forecast combination reruns, by name (only series combine)."""
+        return ()
 
     def serving_files(self) -> dict[str, Path]:
         """Files a served model reads besides its spec (the vocabulary), by artifact name."""

@@ -18,7 +18,15 @@ import numpy as np
 from seqlab.data.mnist import NUM_CLASSES, MnistFiles
 from seqlab.datasets import DatasetConfig, ImageDataset
 from seqlab.fileio import save_arrays, write_json
-from seqlab.modalities import Builder, Log, Modality, PreparedData, array_record, load_arrays
+from seqlab.modalities import (
+    Builder,
+    Log,
+    Modality,
+    PreparedData,
+    array_record,
+    load_arrays,
+    refuse_combination,
+)
 
 PIXEL_SCALE = 255.0
 
@@ -150,12 +158,17 @@ class ImageData(PreparedData):
             )
         ]
 
-    def input_example(self, hyperparameters: dict[str, Any]) -> np.ndarray:
+    def input_example(
+        self, hyperparameters: dict[str, Any], combination: dict[str, Any] | None = None
+    ) -> np.ndarray:
         """Return the first two test images as in the MNIST files: pixel values 0..255."""
         return self.arrays["x_test"][:2]
 
-    def serving_spec(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    def serving_spec(
+        self, hyperparameters: dict[str, Any], combination: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Return the image shape, pixel scaling and class names."""
+        refuse_combination(self.dataset.name, combination)
         return {
             "image_shape": [int(size) for size in self.manifest["image_shape"]],
             "pixel_scale": PIXEL_SCALE,

@@ -34,6 +34,14 @@ CALENDAR_HARMONICS_MAX = 4
 CHART_STEPS = 730  # what `dvc plots` draws of a test period: two years of days, all of a monthly one
 DATE_FORMATS = {"MS": "%Y-%m", "D": "%Y-%m-%d"}
 FREQUENCY_NAMES = {"MS": "monthly", "D": "daily"}
+# The baselines a served combination reruns, by name: (trend, AR), as seqlab.baselines.series_baselines
+# fits them.
+SERVED_BASELINES: dict[str, tuple[bool, bool]] = {
+    "climatology": (False, False),
+    "climatology_trend": (True, False),
+    "climatology_ar": (False, True),
+    "climatology_trend_ar": (True, True),
+}
 # The history a served model reads (seqlab.serving): the time, as a date or as a position, and the value.
 DATE_COLUMN, TIME_COLUMN, VALUE_COLUMN = "date", "time", "value"
 
@@ -433,21 +441,71 @@ class SeriesData(PreparedData):
         size = hyperparameters.get("window_size")
         return int(size) if size is not None else int(self.manifest["params"]["window_size"])
 
-    def input_example(self, hyperparameters: dict[str, Any]) -> pd.DataFrame:
-        """Return the history of the last test forecast: the dates (or times) and values it reads."""
-        target = int(self.arrays["test_target_index"][-1, 0])
+    @property
+    def served_baselines(self) -> tuple[str, ...]:
+        """The climatologies (± trend, ± AR): what :meth:`served_baseline` refits."""
+        return tuple(SERVED_BASELINES)
+
+    def served_baseline(self, name: str) -> ClimatologyAR:
+        """Baseline ``name`` fitted as for its test forecasts, as a model a served combination reruns.
+
+        Only the climatologies (± trend, ± AR) are rebuilt at serving time; persistence, the seasonal
+        naive forecast and differencing + moving average are not (a combination with one of them is
+        reported, not registered).
+        """
+        from seqlab.baselines import Climatology, fit_climatology, fit_climatology_ar
+
+        if name not in SERVED_BASELINES:
+            raise ValueError(f"{name}: a served combination reruns {', '.join(SERVED_BASELINES)} only")
+        trend, autoregressive = SERVED_BASELINES[name]
+        config = _series_config(self.dataset).baselines
+        split = int(self.manifest["split_index"])
+        if autoregressive:
+            return fit_climatology_ar(
+                self.arrays["values"],
+                self.season_keys,
+                split,
+                order=config.ar_order,
+                trend=trend,
+                smoothing=config.season_smoothing,
+                selection=config.ar_selection,
+            )
+        fitted: Climatology = fit_climatology(
+            self.arrays["values"], self.season_keys, split, trend=trend, smoothing=config.season_smoothing
+        )
+        return ClimatologyAR(fitted, np.zeros(1))
+
+    def _reads(self, hyperparameters: dict[str, Any], combination: dict[str, Any] | None) -> int:
+        """How many values before a target a served forecast reads (window, AR lags of the baselines)."""
         reads = self._model_window(hyperparameters)
         if hyperparameters.get("anchor") == HYBRID_ANCHOR:  # the residuals' one-step forecasts read back
             reads += self.hybrid_baseline.order
-        positions = np.arange(target - reads, target)
+        if combination is not None:
+            reads = max(reads, self.served_baseline(str(combination["baseline"])).order)
+        return reads
+
+    def input_example(
+        self, hyperparameters: dict[str, Any], combination: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Return the history of the last test forecast: the dates (or times) and values it reads."""
+        target = int(self.arrays["test_target_index"][-1, 0])
+        positions = np.arange(target - self._reads(hyperparameters, combination), target)
         if self.dates:
             times: Any = [self.dates[i] for i in positions]
             return pd.DataFrame({DATE_COLUMN: times, VALUE_COLUMN: self.arrays["values"][positions]})
         return pd.DataFrame({TIME_COLUMN: positions, VALUE_COLUMN: self.arrays["values"][positions]})
 
-    def serving_spec(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
-        """Return window, horizon, calendar harmonics, training normalisation, seasons and date format."""
+    def serving_spec(
+        self, hyperparameters: dict[str, Any], combination: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Return window, horizon, calendar harmonics, training normalisation, seasons and date format.
+
+        A hybrid's spec holds the baseline it corrects; a combination's (``weight`` × the model +
+        (1 - ``weight``) × ``baseline``, from :func:`seqlab.stages.evaluate.combine`) the baseline it
+        blends in, fitted as for the test period.
+        """
         date_formats = {name: DATE_FORMATS[frequency] for frequency, name in FREQUENCY_NAMES.items()}
+        starts = self.dates[0] if self.dates else 0
         return {
             "window_size": self._model_window(hyperparameters),
             "horizon": int(self.manifest["params"]["horizon"]),
@@ -459,9 +517,21 @@ class SeriesData(PreparedData):
             "unit": self.dataset.kind.unit_of(self.dataset),
             "series_ends": self.manifest["series"]["test_period"]["last"],
             "baseline": (
-                {**self.hybrid_baseline.to_dict(), "series_starts": self.dates[0] if self.dates else 0}
+                {**self.hybrid_baseline.to_dict(), "series_starts": starts}
                 if hyperparameters.get("anchor") == HYBRID_ANCHOR
                 else None
+            ),
+            "combination": (
+                None
+                if combination is None
+                else {
+                    "weight": float(combination["weight"]),
+                    "baseline": str(combination["baseline"]),
+                    "fitted": {
+                        **self.served_baseline(str(combination["baseline"])).to_dict(),
+                        "series_starts": starts,
+                    },
+                }
             ),
         }
 

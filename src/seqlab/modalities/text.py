@@ -14,7 +14,15 @@ from seqlab.data.imdb import Review
 from seqlab.datasets import DatasetConfig, TextDataset
 from seqlab.errors import DataFormatError
 from seqlab.fileio import save_arrays, sha256_file, write_json
-from seqlab.modalities import Builder, Log, Modality, PreparedData, array_record, load_arrays
+from seqlab.modalities import (
+    Builder,
+    Log,
+    Modality,
+    PreparedData,
+    array_record,
+    load_arrays,
+    refuse_combination,
+)
 from seqlab.prep.text import LengthStats, encode, fit_vocabulary, pad
 
 # A table of reviews given to a served model (seqlab.serving): the first of these columns it has.
@@ -155,13 +163,18 @@ class TextData(PreparedData):
             ),
         ]
 
-    def input_example(self, hyperparameters: dict[str, Any]) -> pd.DataFrame:
+    def input_example(
+        self, hyperparameters: dict[str, Any], combination: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         """Return the first two test reviews' texts."""
         test = self.texts[self.texts["split"] == "test"]
         return pd.DataFrame({REVIEW_COLUMNS[0]: test["text"].head(2).tolist()})
 
-    def serving_spec(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    def serving_spec(
+        self, hyperparameters: dict[str, Any], combination: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Return padding and truncation to ``max_len``, the vocabulary size, the labels and threshold."""
+        refuse_combination(self.dataset.name, combination)
         from seqlab.evaluation import DECISION_THRESHOLD
 
         settings = self.manifest["params"]

@@ -41,7 +41,8 @@ from seqlab.data.imdb import replace_line_breaks
 from seqlab.prep.series import Normalizer, calendar_features
 from seqlab.prep.text import encode, pad
 
-SPEC_FORMAT = 2  # bumped when a spec's meaning changes, so an old loader refuses a new spec
+# Bumped when a spec's meaning changes, so an old loader refuses a new spec (3: series combinations).
+SPEC_FORMAT = 3
 SPEC_ARTIFACT = "serving_spec"  # names of the model's artifacts (MLflow's context.artifacts)
 MODEL_ARTIFACT = "keras_model"
 # The modules defining the custom layers saved models use (Keras finds them by registered name).
@@ -163,6 +164,15 @@ class SeriesServing(Serving):
             self.baseline = ClimatologyAR.from_dict(spec["baseline"])
             self.reads = self.window_size + self.baseline.order
             self.first_step = int(self._steps(pd.Series([spec["baseline"]["series_starts"]]))[0])
+        # A forecast combination: weight × the model's forecast + (1 - weight) × this baseline's.
+        self.partner: ClimatologyAR | None = None
+        self.weight = 1.0
+        combination = spec.get("combination")
+        if combination is not None:
+            self.partner = ClimatologyAR.from_dict(combination["fitted"])
+            self.weight = float(combination["weight"])
+            self.reads = max(self.reads, self.partner.order)
+            self.first_step = int(self._steps(pd.Series([combination["fitted"]["series_starts"]]))[0])
 
     @staticmethod
     def output_columns(spec: Mapping[str, Any]) -> dict[str, str]:
@@ -219,7 +229,9 @@ class SeriesServing(Serving):
                 f"history: missing column(s) {', '.join(missing)}; expected {columns} (got {_columns(frame)})"
             )
         if len(frame) < self.reads:
-            why = "its window_size" + ("" if self.baseline is None else " and its baseline's AR order")
+            why = "its window_size" + (
+                "" if self.baseline is None and self.partner is None else " and its baseline's AR order"
+            )
             raise InputError(
                 f"history: {len(frame)} row(s); this model reads the last {self.reads} values "
                 f"({why}), so give at least {self.reads}"
@@ -263,21 +275,37 @@ class SeriesServing(Serving):
         if self.baseline is None:
             window = self.normalizer.transform(values[-self.window_size :])[np.newaxis, :]
             return np.concatenate([window, calendar], axis=1).astype("float32"), targets
+        residuals, forecasts = self._forecast(self.baseline, steps, values, self.window_size)
+        row = [residuals / self.normalizer.std, calendar, forecasts]
+        return np.concatenate(row, axis=1).astype("float32"), targets
+
+    def predict(self, model: Any, model_input: Any) -> pd.DataFrame:
+        """Raw input → rows → model → table; a combination blends in its baseline's forecast."""
+        rows, targets = self.rows(model_input)
+        outputs = np.asarray(model.predict(rows, batch_size=PREDICT_BATCH_SIZE, verbose=0), dtype=np.float64)
+        if self.partner is not None:
+            steps, values = self.history(model_input)
+            partner = self._forecast(self.partner, steps, values, 1)[1]
+            outputs = self.weight * outputs.reshape(partner.shape) + (1 - self.weight) * partner
+        return self.table(outputs, targets)
+
+    def _forecast(
+        self, baseline: ClimatologyAR, steps: np.ndarray, values: np.ndarray, window: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return a baseline's last ``window`` residuals (real units) and normalised forecast."""
         read = np.concatenate([steps[-self.reads :], int(steps[-1]) + np.arange(1, self.horizon + 1)])
         labels = [self._label(int(step)) for step in read]
         keys = np.array([self._season_key(label) for label in labels], dtype=np.int64)
         residuals, forecasts = baseline_rows(
-            self.baseline,
+            baseline,
             values[-self.reads :],
             (read - self.first_step).astype(np.float64),
             keys,
             np.array([self.reads - 1]),
             self.horizon,
-            self.window_size,
+            window,
         )
-        normal = self.normalizer
-        row = [residuals / normal.std, calendar, (forecasts - normal.mean) / normal.std]
-        return np.concatenate(row, axis=1).astype("float32"), targets
+        return residuals, (forecasts - self.normalizer.mean) / self.normalizer.std
 
     def table(self, outputs: np.ndarray, context: Any) -> pd.DataFrame:
         """One row per step ahead, in the series' units."""
