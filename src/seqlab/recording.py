@@ -243,14 +243,18 @@ def _backtest_sentence(paths: ProjectPaths, dataset: str) -> str | None:
 
 
 def combination_metrics(evaluation: Evaluation) -> dict[str, float]:
-    """Return the combination's test metrics and weight (``combination_*``) and the DM test (``dm_*``)."""
+    """Return the combination's test metrics, weight, DM test (``combination_*``), the variant's DM test."""
     combination = evaluation.combination or {}
     significance = evaluation.significance or {}
     return {
         **{
             f"combination_{key}": float(value)
             for key, value in combination.items()
-            if key.startswith("test_") or key in ("weight", "skill_vs_best_baseline")
+            if (
+                key.startswith("test_")
+                or key in ("weight", "skill_vs_best_baseline", "dm_statistic", "dm_p_value")
+            )
+            and math.isfinite(float(value))
         },
         **{
             f"dm_{key}": float(significance[key])
@@ -596,7 +600,9 @@ def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Lo
         "champion_version": champion,
         "champion_moved": decision.moved,
         "decision": decision.reason,
-        "dm_p_value": (evaluation.significance or {}).get("p_value"),
+        "dm_p_value": (evaluation.significance or {}).get("p_value")
+        if blend is None
+        else blend.get("dm_p_value"),
         "backtest": _backtest_sentence(paths, dataset),
         "pipeline_run_id": run.run_id,
         "model_uri": model_uri,

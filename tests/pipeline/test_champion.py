@@ -228,6 +228,7 @@ def test_a_forecast_combination_is_registered_and_served_as_its_blend(
     weight, partner = blend["weight"], blend["baseline"]
     assert registered["combination"] == {"weight": weight, "baseline": partner}
     assert registered["value"] == blend["test_mae"] != variant_mae
+    assert registered["dm_p_value"] == blend["dm_p_value"] != evaluation["significance"]["p_value"]
     assert registered["model"].startswith(f"combination {weight:.2f} × variant none · ")
     assert registered["model"].endswith(f" + {1 - weight:.2f} × {partner}")
     store = tracking.Tracker(root)

@@ -75,6 +75,15 @@ def evaluate(dataset: DatasetConfig, paths: ProjectPaths, log: Log = print) -> d
         log,
     )
     significance = compare_errors(data, predictions[best_variant], baseline_predictions[best_name], best_name)
+    if combination is not None:  # its own test, for when it is the registered model
+        blend_test = compare_errors(
+            data,
+            blended(combination, predictions[best_variant], baseline_predictions),
+            baseline_predictions[best_name],
+            best_name,
+        )
+        if blend_test is not None:
+            combination.update(dm_statistic=blend_test["statistic"], dm_p_value=blend_test["p_value"])
     if significance is not None:
         log(
             f"{dataset.name}: variant {best_variant} vs {best_name}: Diebold-Mariano "
@@ -203,10 +212,9 @@ def combine(
     weight, validation_error = evaluation.combination_weight(
         np.asarray(forecast).reshape(actual.shape), candidates[partner].reshape(actual.shape), actual
     )
-    combined = weight * np.asarray(test_predictions) + (1 - weight) * baseline_predictions[partner].reshape(
-        np.shape(test_predictions)
+    metrics = data.score(
+        blended({"weight": weight, "baseline": partner}, test_predictions, baseline_predictions)
     )
-    metrics = data.score(combined)
     metrics["skill_vs_best_baseline"] = evaluation.skill(metrics[metric], best_value, higher_is_better)
     return {
         "variant": variant,
@@ -215,6 +223,15 @@ def combine(
         "validation_mae_normalized": validation_error,
         **metrics,
     }
+
+
+def blended(
+    combination: dict[str, Any], predictions: np.ndarray, baseline_predictions: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Return ``weight`` × the model's test predictions + (1 - ``weight``) × its baseline's."""
+    weight, partner = float(combination["weight"]), str(combination["baseline"])
+    model = np.asarray(predictions)
+    return weight * model + (1 - weight) * baseline_predictions[partner].reshape(np.shape(model))
 
 
 def compare_errors(
