@@ -199,6 +199,12 @@ def serving_spec(
     from seqlab.modalities import modality
     from seqlab.serving.model import SPEC_FORMAT, check_spec
 
+    served = data.served_baselines
+    if combination is not None and str(combination["baseline"]) not in served:
+        raise ValueError(
+            f"{data.dataset.name}: {combination['baseline']}: a served combination reruns "
+            + (", ".join(served) + " only" if served else "nothing here (only series combine)")
+        )
     spec = {
         "format": SPEC_FORMAT,
         "modality": modality(data.dataset).name,

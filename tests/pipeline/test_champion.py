@@ -95,16 +95,21 @@ def _finished(process: subprocess.Popen[str], what: str) -> str:
     return stdout
 
 
+def _registered(root: Path, overrides: tuple[str, ...]) -> tuple[ProjectPaths, Any, dict[str, Any]]:
+    """Run the smoke pipeline's stages with ``overrides`` into ``root`` and record (register) it."""
+    params = load_params(REPO / "params.yaml", list(overrides), "smoke")
+    paths, config = ProjectPaths.at(root), params.dataset(DATASET)
+    for stage in STAGES[:-1]:
+        STAGE_FUNCTIONS[stage](config, paths, log=lambda _: None)
+    return paths, config, recording.record_pipeline(DATASET, params, paths, log=lambda _: None)
+
+
 def test_a_registered_model_takes_raw_inputs_everywhere(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(tracking.TRACKING_ENV, raising=False)
     root = tmp_path / "project"
-    params = load_params(REPO / "params.yaml", list(OVERRIDES), "smoke")
-    paths, config = ProjectPaths.at(root), params.dataset(DATASET)
-    for stage in STAGES[:-1]:
-        STAGE_FUNCTIONS[stage](config, paths, log=lambda _: None)
-    registered = recording.record_pipeline(DATASET, params, paths, log=lambda _: None)
+    paths, config, registered = _registered(root, OVERRIDES)
     name, version = registered["registered_model"], registered["version"]
 
     # evaluate's forecast of the last test target, and the raw history it read
@@ -216,11 +221,7 @@ def test_a_forecast_combination_is_registered_and_served_as_its_blend(
 
     monkeypatch.delenv(tracking.TRACKING_ENV, raising=False)
     root = tmp_path / "project"
-    params = load_params(REPO / "params.yaml", list(BLENDED), "smoke")
-    paths, config = ProjectPaths.at(root), params.dataset(DATASET)
-    for stage in STAGES[:-1]:
-        STAGE_FUNCTIONS[stage](config, paths, log=lambda _: None)
-    registered = recording.record_pipeline(DATASET, params, paths, log=lambda _: None)
+    paths, config, registered = _registered(root, BLENDED)
 
     evaluation = json.loads((paths.results_dir(DATASET, "evaluate") / "scores.json").read_text())
     blend, variant_mae = evaluation["combination"], evaluation["variants"][registered["variant"]]["test_mae"]

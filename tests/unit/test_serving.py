@@ -185,7 +185,7 @@ def test_only_a_climatology_is_served_in_a_combination(monthly: Any, tmp_path: P
     }
     text = text_data(tmp_path)
     assert text.served_baselines == ()
-    with pytest.raises(ValueError, match="only series models are served as a forecast combination"):
+    with pytest.raises(ValueError, match="a served combination reruns nothing here"):
         champion.serving_spec(text, {}, {"weight": 0.5, "baseline": "tfidf_logistic_regression"})
 
 

@@ -26,12 +26,6 @@ Log = Callable[[str], None]
 Builder = Callable[..., Any]
 
 
-def refuse_combination(dataset: str, combination: dict[str, Any] | None) -> None:
-    """Refuse to serve a forecast combination where a modality has none (only series combine)."""
-    if combination is not None:
-        raise ValueError(f"{dataset}: only series models are served as a forecast combination")
-
-
 def array_record(array: np.ndarray) -> dict[str, Any]:
     """Shape, dtype and content hash of an array, for a manifest."""
     contiguous = np.ascontiguousarray(array)
@@ -159,7 +153,8 @@ class PreparedData(ABC):
     ) -> dict[str, Any]:
         """Return what a served model of these hyperparameters needs to turn raw inputs into its rows.
 
-        ``combination``: the forecast combination being registered (series only; others refuse it).
+        ``combination``: the forecast combination being registered, whose baseline is one of
+        :attr:`served_baselines` (:func:`seqlab.champion.serving_spec` refuses any other).
         """
 
     @property

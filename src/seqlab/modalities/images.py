@@ -25,7 +25,6 @@ from seqlab.modalities import (
     PreparedData,
     array_record,
     load_arrays,
-    refuse_combination,
 )
 
 PIXEL_SCALE = 255.0
@@ -168,7 +167,6 @@ class ImageData(PreparedData):
         self, hyperparameters: dict[str, Any], combination: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Return the image shape, pixel scaling and class names."""
-        refuse_combination(self.dataset.name, combination)
         return {
             "image_shape": [int(size) for size in self.manifest["image_shape"]],
             "pixel_scale": PIXEL_SCALE,

@@ -21,7 +21,6 @@ from seqlab.modalities import (
     PreparedData,
     array_record,
     load_arrays,
-    refuse_combination,
 )
 from seqlab.prep.text import LengthStats, encode, fit_vocabulary, pad
 
@@ -174,7 +173,6 @@ class TextData(PreparedData):
         self, hyperparameters: dict[str, Any], combination: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Return padding and truncation to ``max_len``, the vocabulary size, the labels and threshold."""
-        refuse_combination(self.dataset.name, combination)
         from seqlab.evaluation import DECISION_THRESHOLD
 
         settings = self.manifest["params"]
