@@ -496,7 +496,9 @@ def record_evaluation(run: PipelineRun, params: Params, paths: ProjectPaths) -> 
 def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Log = print) -> dict[str, Any]:
     """Register the best variant as ``seqlab-<dataset>``; move ``champion`` only if it wins fairly.
 
-    The rule is :func:`seqlab.registry.decide_champion`. The decision is written to
+    Where validation prefers the forecast combination (:func:`seqlab.registry.registers_combination`),
+    that is registered instead: a blend, or the baseline alone when the variant's weight is 0. The rule
+    is :func:`seqlab.registry.decide_champion`. The decision is written to
     ``results/<dataset>/register/registry.json`` and tagged on the new version.
     """
     from seqlab.champion import log_champion, registered_model_name
@@ -525,7 +527,11 @@ def register_best(run: PipelineRun, params: Params, paths: ProjectPaths, log: Lo
     if blend is not None:
         weight = float(blend["weight"])
         value = float(blend[metric])
-        label = f"combination {weight:.2f} × {label} + {1 - weight:.2f} × {blend['baseline']}"
+        label = (
+            f"combination {weight:.2f} × {label} + {1 - weight:.2f} × {blend['baseline']}"
+            if weight > 0
+            else f"baseline {blend['baseline']} alone (validation gave {label} weight 0)"
+        )
     # raw inputs in, forecasts out
     model_uri = log_champion(run.tracker, variant_run, data, model_file, hyperparameters, blend)
     registered = registered_model_name(dataset, params)

@@ -83,6 +83,11 @@ def gap(value: float, reference: float, metric: str, higher_is_better: bool, uni
     return f"{amount} ({100 * abs(difference) / abs(reference):.3g}%) {word}"
 
 
+def _compared(difference: str) -> str:
+    """Join a :func:`gap` to what it compares with: ``equal to`` or ``0.01 (1%) worse than``."""
+    return "equal to" if difference == "equal" else f"{difference} than"
+
+
 def beats(value: float, reference: float, higher_is_better: bool) -> bool:
     """Strictly better (a tie or a non-finite value never wins)."""
     if not (math.isfinite(value) and math.isfinite(reference)):
@@ -108,9 +113,10 @@ def decide_champion(
     """
     versus = f"{baseline.name} ({format_value(baseline.value, metric, unit)})"
     if not beats(value, baseline.value, higher_is_better):
+        difference = gap(value, baseline.value, metric, higher_is_better, unit)
         reason = (
             f"not promoted: {metric} {format_value(value, metric, unit)} is "
-            f"{gap(value, baseline.value, metric, higher_is_better, unit)} than the best baseline {versus}"
+            f"{_compared(difference)} the best baseline {versus}"
         )
         if (
             current is not None
@@ -155,10 +161,11 @@ def registers_combination(combination: Mapping[str, Any] | None, served: Collect
     """Whether the forecast combination, not the best variant alone, is the model to register.
 
     Its weight was chosen on validation, where it is at least as good as the variant (weight 1 is on
-    the grid), so a real blend (0 < weight < 1) is the better model by validation; weight 1 is the
-    variant itself and weight 0 the baseline alone, which is reported as the baseline. Only a blend
-    whose baseline a served model can rerun (``served``) is registered.
+    the grid), so any weight below 1 makes it the better model by validation: a blend (0 < weight < 1),
+    or at weight 0 the baseline alone, where validation says the variant only adds error. Weight 1 is
+    the variant itself. Only a combination whose baseline a served model can rerun (``served``) is
+    registered.
     """
     if combination is None:
         return False
-    return 0.0 < float(combination["weight"]) < 1.0 and str(combination["baseline"]) in served
+    return 0.0 <= float(combination["weight"]) < 1.0 and str(combination["baseline"]) in served

@@ -25,7 +25,9 @@ def test_a_model_that_loses_to_the_baseline_is_not_promoted_and_says_by_how_much
 
 
 def test_a_tie_with_the_baseline_is_not_a_win() -> None:
-    assert decide(1.048).action == "keep"
+    tie = decide(1.048)
+    assert tie.action == "keep" and not tie.beats_baseline
+    assert "1.048 °C is equal to the best baseline climatology_trend_ar (1.048 °C)" in tie.reason
     assert not beats(1.0, 1.0, higher_is_better=True)
 
 
@@ -177,11 +179,11 @@ def test_a_losing_model_is_said_to_be_not_promoted_once() -> None:
     [
         (0.4, "climatology_trend_ar", True),  # a blend, chosen on validation: it is the better model there
         (1.0, "climatology_trend_ar", False),  # the variant itself
-        (0.0, "climatology_trend_ar", False),  # the baseline alone, reported as the baseline
+        (0.0, "climatology_trend_ar", True),  # the baseline alone: validation says the variant adds error
         (0.4, "persistence", False),  # a baseline the served model cannot rerun
     ],
 )
-def test_a_combination_is_registered_only_as_a_real_blend_of_a_served_baseline(
+def test_a_combination_below_weight_1_of_a_served_baseline_is_registered(
     weight: float, baseline: str, registered: bool
 ) -> None:
     served = ("climatology", "climatology_trend", "climatology_ar", "climatology_trend_ar")
