@@ -35,7 +35,7 @@ from prefect.context import FlowRunContext
 from prefect.states import Completed
 
 from flows import graph, notify
-from seqlab import lock, recording, tracking
+from seqlab import lock, recording, runtime, tracking
 from seqlab.config import ALL, ConfigError, Params, load_params
 from seqlab.errors import SourceUnavailableError
 from seqlab.fileio import write_json
@@ -312,12 +312,17 @@ def _on_crashed(flow: Any, flow_run: Any, state: Any) -> None:
     )
 
 
-def _check_steps(params: Params) -> None:
+def _check_steps(params: Params, warn: Callable[[str], None]) -> None:
+    """Refuse timeouts of unknown steps; size TensorFlow's thread pools before any step runs."""
     unknown = sorted(set(params.pipeline.step_timeouts) - set(STEPS))
     if unknown:
         raise ConfigError(
             f"pipeline.step_timeouts: unknown steps {unknown}; the steps are {', '.join(STEPS)}"
         )
+    pools = params.pipeline.tensorflow_threads
+    problem = runtime.use_thread_pools(pools.intra_op, pools.inter_op)
+    if problem:
+        warn(problem)
 
 
 @flow(name="seqlab-dataset", flow_run_name="{dataset}-{profile}", log_prints=True, on_crashed=[_on_crashed])
@@ -332,7 +337,7 @@ def dataset_pipeline(
     logger = get_run_logger()
     paths = ProjectPaths.at(root)
     params = load_params(_params_path(paths, params_file), overrides, profile)
-    _check_steps(params)
+    _check_steps(params, logger.warning)
     with _one_run_at_a_time(paths, logger.warning):
         reconcile_crashed_runs(paths, params, logger.warning)
         return _dataset_steps(dataset, profile, overrides, params_file, params, paths, logger)
@@ -443,7 +448,7 @@ def pipeline(
     """Run the pipeline of each dataset in turn; one failing dataset does not stop the others."""
     paths = ProjectPaths.at(root)
     params = load_params(_params_path(paths, params_file), overrides, profile)
-    _check_steps(params)
+    _check_steps(params, get_run_logger().warning)
     chosen = params.select(list(datasets))
     summaries: dict[str, Any] = {}
     failures: dict[str, str] = {}

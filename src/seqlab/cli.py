@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from seqlab import runtime
 from seqlab.config import ALL, ConfigError, Params, load_params
 from seqlab.data.sources import MIRROR_ENV
 from seqlab.datasets import describe_source
@@ -681,6 +682,10 @@ def _command(arguments: argparse.Namespace, paths: ProjectPaths) -> int:
                     allow_shrink=arguments.allow_shrink,
                 )
         elif arguments.command == "stage":
+            pools = params.pipeline.tensorflow_threads
+            problem = runtime.use_thread_pools(pools.intra_op, pools.inter_op)
+            if problem:
+                _log(problem)
             for dataset in params.select([arguments.dataset]):
                 started = time.perf_counter()
                 _run_stage(arguments.name, dataset, params, paths)

@@ -66,6 +66,13 @@ class ScheduleParams(Section):
         return self
 
 
+class ThreadPools(Section):
+    """TensorFlow's thread pools for a whole process (they are fixed when TensorFlow starts)."""
+
+    intra_op: int = Field(0, ge=0, description="threads sharing one operation; 0: TensorFlow's default")
+    inter_op: int = Field(0, ge=0, description="operations run side by side; 0: TensorFlow's default")
+
+
 class PipelineParams(Section):
     """Orchestration: the schedule, the registry and the Prefect task retries."""
 
@@ -80,6 +87,7 @@ class PipelineParams(Section):
     notify: list[str] = Field(
         default_factory=list, description="Apprise URLs told of a failed or crashed pipeline run"
     )
+    tensorflow_threads: ThreadPools = Field(default_factory=lambda: ThreadPools.model_validate({}))
 
     @field_validator("step_timeouts")
     @classmethod

@@ -189,6 +189,7 @@ def test_each_section_is_frozen(dataset: str, section: str | None, key: str, val
         (("defaults", "hadcet_daily", "source", "max_gap"), 0, "datasets.cet.source.max_gap"),
         (("datasets", "giss", "source", "max_gap"), "long", "datasets.giss.source.max_gap"),
         (("pipeline", "schedule", "timezon"), "UTC", "pipeline.schedule.timezon"),
+        (("pipeline", "tensorflow_threads", "inter_op"), -2, "pipeline.tensorflow_threads.inter_op"),
     ],
 )
 def test_bad_key_or_value_names_the_dotted_key(
