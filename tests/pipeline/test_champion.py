@@ -117,10 +117,14 @@ def test_a_registered_model_takes_raw_inputs_everywhere(
     hyperparameters = TrainSummary.read(paths, DATASET).variants[registered["variant"]].hyperparameters
     assert hyperparameters["window_size"] == 12 != config.prepare.window_size
     data = modality(config).load(config, paths)
-    normalised = data.predict_test(load_keras_model(variant), hyperparameters)[-1, 0]
-    evaluated = float(np.float64(normalised) * data.std + data.mean)  # as evaluate's metrics map it back
+    normalised = np.float64(data.predict_test(load_keras_model(variant), hyperparameters)[-1, 0])
+    blend = registered["combination"]  # what validation preferred: the variant, or its blend with a baseline
+    if blend is not None:
+        partner = data.baselines()[1][blend["baseline"]].reshape(-1)[-1]
+        normalised = blend["weight"] * normalised + (1 - blend["weight"]) * float(partner)
+    evaluated = float(normalised * data.std + data.mean)  # as evaluate's metrics map it back
     history = tmp_path / "history.csv"
-    data.input_example(hyperparameters).to_csv(history, index=False)
+    data.input_example(hyperparameters, blend).to_csv(history, index=False)
     target = int(data.arrays["test_target_index"][-1, 0])
 
     store = tracking.Tracker(root)
