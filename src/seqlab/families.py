@@ -29,6 +29,10 @@ CONV_FAMILIES: tuple[str, ...] = ("conv1d", "conv1d_rnn")
 HYBRID_ANCHOR = "baseline"
 # A text model with this ``anchor`` is a hybrid: NBSVM's logit plus a correction from the family's body.
 TEXT_HYBRID_ANCHOR = "nbsvm"
+# How a text hybrid's NBSVM learns: with the body, or fitted first (logistic regression) and held fixed.
+ANCHOR_TRAININGS: tuple[str, ...] = ("end_to_end", "frozen")
+# Builder arguments that only a text hybrid reads.
+TEXT_HYBRID_ONLY: tuple[str, ...] = ("anchor_training", "anchor_c")
 # Families without dropout layers at all: every dropout variant is the same model as "none".
 DROPOUT_FREE_FAMILIES: tuple[str, ...] = ("nbsvm",)
 
@@ -63,7 +67,13 @@ def model_label(hyperparameters: Mapping[str, Any]) -> str:
     units = hyperparameters.get("units")
     if family != "nbsvm" and isinstance(units, int) and not isinstance(units, bool):
         family = f"{family}({units})"
+    if _text_hybrid(hyperparameters) and hyperparameters.get("anchor_training") == "frozen":
+        family = f"{family} on frozen nbsvm"
     return family
+
+
+def _text_hybrid(hyperparameters: Mapping[str, Any]) -> bool:
+    return is_hybrid(hyperparameters) and hyperparameters.get("anchor") == TEXT_HYBRID_ANCHOR
 
 
 _EMBEDDING_FAMILIES = tuple(family for family in TEXT_FAMILIES if family != "nbsvm")
@@ -100,10 +110,13 @@ def applicable(hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
     kept = {
         name: value
         for name, value in hyperparameters.items()
-        if family is None
-        or name not in ONLY_FOR
-        or family in ONLY_FOR[name]
-        or (hybrid and "nbsvm" in ONLY_FOR[name])
+        if (name not in TEXT_HYBRID_ONLY or _text_hybrid(hyperparameters))
+        and (
+            family is None
+            or name not in ONLY_FOR
+            or family in ONLY_FOR[name]
+            or (hybrid and "nbsvm" in ONLY_FOR[name])
+        )
     }
     if not kept.get("bidirectional"):
         kept.pop("merge_mode", None)

@@ -550,6 +550,62 @@ def test_text_hybrid_starts_as_its_nbsvm_and_learns_a_correction(tmp_path: Path)
     )
 
 
+def test_frozen_text_hybrid_starts_as_a_fitted_nbsvm_that_training_leaves_alone(tmp_path: Path) -> None:
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    from seqlab.families import applicable, model_label
+    from seqlab.training import adapt_to_training_data
+
+    options = {"units": 4, "embedding_dim": 4, "ngram": 2, "ngram_buckets": 101, "seed": 3}
+    hybrid = build_text_model(
+        "lstm", VOCAB, MAX_LEN, anchor="nbsvm", anchor_training="frozen", anchor_c=2.0, **options
+    )
+    nbsvm = hybrid.get_layer("naive_bayes_ngrams")
+    assert not nbsvm.trainable_weights and nbsvm.logistic_c == 2.0
+    reviews = np.concatenate([token_ids(4, seed=1), token_ids(4, seed=2), token_ids(4, seed=3)])
+    labels = np.arange(12) % 2
+    adapt_to_training_data(hybrid, reviews, labels)
+    # The weights are scikit-learn's logistic regression on the ratio-scaled n-gram sets (NBSVM).
+    features = np.asarray(nbsvm.feature_ids(reviews))
+    ratios = np.asarray(nbsvm.ratios)
+    design = np.zeros((12, nbsvm.features))
+    for row, ids in enumerate(features):
+        design[row, ids[ids > 0]] = ratios[ids[ids > 0]]
+    expected = LogisticRegression(C=2.0, solver="liblinear", dual=True, max_iter=1000, random_state=0)
+    expected.fit(sparse.csr_matrix(design), labels)
+    np.testing.assert_allclose(np.asarray(nbsvm.kernel), expected.coef_[0], atol=1e-5)
+    np.testing.assert_allclose(
+        hybrid.predict(reviews, verbose=0)[:, 0], expected.predict_proba(design)[:, 1], atol=1e-5
+    )
+    kernel = np.asarray(nbsvm.kernel).copy()
+    hybrid.fit(reviews, labels.astype("float32"), epochs=2, verbose=0)
+    np.testing.assert_array_equal(np.asarray(nbsvm.kernel), kernel)  # frozen
+    assert np.abs(np.asarray(hybrid.get_layer("correction").kernel)).max() > 0  # the body learned
+    hybrid.save(tmp_path / "frozen.keras")
+    loaded = keras.models.load_model(tmp_path / "frozen.keras")
+    assert not loaded.get_layer("naive_bayes_ngrams").trainable
+    np.testing.assert_allclose(
+        loaded.predict(reviews, verbose=0), hybrid.predict(reviews, verbose=0), atol=1e-6
+    )
+    hyperparameters = {"family": "lstm", "units": 4, "anchor": "nbsvm", "anchor_training": "frozen"}
+    assert model_label(hyperparameters) == "hybrid lstm(4) on frozen nbsvm"
+    assert applicable({**hyperparameters, "anchor_c": 0.3})["anchor_c"] == 0.3
+    # Neither NBSVM alone nor a pure or series model reads them.
+    for other in (
+        {"family": "nbsvm", "anchor": "nbsvm"},
+        {"family": "lstm"},
+        {"family": "gru", "anchor": "baseline"},
+    ):
+        assert not {"anchor_training", "anchor_c"} & set(
+            applicable({**other, "anchor_training": "frozen", "anchor_c": 1})
+        )
+    with pytest.raises(ValueError, match="anchor_training must be one of end_to_end, frozen; got 'fixed'"):
+        build_text_model("lstm", VOCAB, MAX_LEN, anchor="nbsvm", anchor_training="fixed")
+    with pytest.raises(ValueError, match="anchor_c must be a positive finite number"):
+        build_text_model("lstm", VOCAB, MAX_LEN, anchor="nbsvm", anchor_training="frozen", anchor_c=0)
+
+
 # --------------------------------------------------------------------------- images read row by row
 
 

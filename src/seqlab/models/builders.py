@@ -52,6 +52,7 @@ from typing import Any
 import keras
 
 from seqlab.families import (  # noqa: F401  (re-exported: the builders' vocabulary)
+    ANCHOR_TRAININGS,
     CONV_FAMILIES,
     HYBRID_ANCHOR,
     RECURRENT_CELLS,
@@ -382,6 +383,8 @@ def build_text_model(
     ngram: int = 3,
     ngram_buckets: int = 2**22,
     anchor: str = "none",
+    anchor_training: str = "end_to_end",
+    anchor_c: float = 0.3,
     learning_rate: float = 1e-3,
     seed: int | None = None,
 ) -> keras.Model:
@@ -397,8 +400,11 @@ def build_text_model(
     fits on the training reviews before training (``NaiveBayesNgrams``); the embedding, body, pooling and
     dropout arguments do not apply to it. ``anchor="nbsvm"`` makes any other family a hybrid: its
     logit is that NBSVM layer's plus a correction from the family's body whose Dense layer starts at
-    zero (an untrained hybrid is the NBSVM), trained end to end; the ``nbsvm`` family ignores it, so
-    one search space can offer NBSVM beside its hybrids.
+    zero (an untrained hybrid is the NBSVM); the ``nbsvm`` family ignores it, so one search space can
+    offer NBSVM beside its hybrids. ``anchor_training="end_to_end"`` trains the NBSVM weights with the
+    body; ``"frozen"`` fits them first, as the original NBSVM (an L2 logistic regression with inverse
+    strength ``anchor_c`` on the training reviews), and holds them fixed, so the body learns only the
+    correction.
     """
     body = _Body.validated(
         family,
@@ -430,6 +436,10 @@ def build_text_model(
     learning_rate = _learning_rate(learning_rate)
     seed = _seed(seed)
     anchor = _choice(anchor, "anchor", ("none", TEXT_HYBRID_ANCHOR))  # an NBSVM anchored on itself is itself
+    frozen = _choice(anchor_training, "anchor_training", ANCHOR_TRAININGS) == "frozen"
+    finite_c = isinstance(anchor_c, numbers.Real) and 0 < float(anchor_c) < math.inf
+    if isinstance(anchor_c, bool) or not finite_c:
+        raise ValueError(f"anchor_c must be a positive finite number, got {anchor_c!r}")
     with seeded(seed):
         inputs = keras.Input(shape=(max_len,), dtype="int32", name="token_ids")
         if body.family == "nbsvm":
@@ -451,9 +461,15 @@ def build_text_model(
         if head_dropout > 0:
             x = keras.layers.Dropout(head_dropout, name="head_dropout")(x)
         if anchor == TEXT_HYBRID_ANCHOR:
-            base = NaiveBayesNgrams(vocab_size, ngram, ngram_buckets, seed=seed, name="naive_bayes_ngrams")(
-                inputs
-            )
+            base = NaiveBayesNgrams(
+                vocab_size,
+                ngram,
+                ngram_buckets,
+                seed=seed,
+                logistic_c=float(anchor_c) if frozen else None,
+                trainable=not frozen,
+                name="naive_bayes_ngrams",
+            )(inputs)
             correction = keras.layers.Dense(
                 1, kernel_initializer="zeros", bias_initializer="zeros", name="correction"
             )(x)

@@ -20,6 +20,7 @@ them save and load as ``.keras`` files once ``seqlab.models`` is imported.
 
 from __future__ import annotations
 
+import math
 from typing import Any, TypeAlias
 
 import keras
@@ -233,6 +234,10 @@ class NaiveBayesNgrams(keras.layers.Layer):
     - Ratios: :meth:`adapt` sets ``r = log((p / |p|) / (q / |q|))`` from the training reviews only, where
       ``p`` (``q``) counts the positive (negative) reviews containing each feature plus ``smoothing``.
       Before ``adapt`` every ratio is 1, i.e. a plain logistic regression on the n-gram set.
+    - Weights: learned by gradient descent with the rest of the model, or, with ``logistic_c`` set,
+      fitted by :meth:`adapt` too, as the original NBSVM is: an L2 logistic regression (scikit-learn's
+      liblinear, inverse strength ``logistic_c``) on the ratio-scaled n-gram sets. Such a layer is
+      meant to be frozen (``trainable=False``): a hybrid then learns only what NBSVM misses.
     """
 
     def __init__(
@@ -241,17 +246,22 @@ class NaiveBayesNgrams(keras.layers.Layer):
         max_n: int = 3,
         buckets: int = 2**22,
         seed: int | None = None,
+        logistic_c: float | None = None,
         **kwargs: Any,
     ) -> None:
         sizes = (("vocab_size", vocab_size, 2), ("max_n", max_n, 1), ("buckets", buckets, 1))
         for name, value, minimum in sizes:
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        finite_c = isinstance(logistic_c, int | float) and 0 < logistic_c < math.inf
+        if logistic_c is not None and (isinstance(logistic_c, bool) or not finite_c):
+            raise ValueError(f"logistic_c must be a positive finite number or None, got {logistic_c!r}")
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
         self.max_n = max_n
         self.buckets = buckets
         self.seed = seed
+        self.logistic_c = None if logistic_c is None else float(logistic_c)
         self.features = vocab_size + (buckets if max_n > 1 else 0)
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
@@ -319,6 +329,29 @@ class NaiveBayesNgrams(keras.layers.Layer):
         ratios = np.log(counts[1] / counts[1].sum()) - np.log(counts[0] / counts[0].sum())
         ratios[0] = 0.0
         self.ratios.assign(ratios.astype(self.ratios.dtype))
+        if self.logistic_c is not None:
+            self._fit_weights(x, y, ratios, batch_size)
+
+    def _fit_weights(self, x: Any, y: Any, ratios: Any, batch_size: int) -> None:
+        """Fit the weights and bias: L2 logistic regression on the ratio-scaled n-gram sets (NBSVM)."""
+        import numpy as np
+        from scipy import sparse
+        from sklearn.linear_model import LogisticRegression
+
+        batches = (x[start : start + batch_size] for start in range(0, len(x), batch_size))
+        features = np.concatenate([np.asarray(self.feature_ids(batch)) for batch in batches])
+        rows = np.repeat(np.arange(len(features)), features.shape[1])
+        columns = features.ravel()
+        present = columns > 0
+        values = (ratios[columns[present]], (rows[present], columns[present]))
+        design = sparse.csr_matrix(values, shape=(len(features), self.features))
+        # liblinear's dual solver suits many more features than reviews; random_state fixes its order.
+        fitted = LogisticRegression(
+            C=self.logistic_c, solver="liblinear", dual=True, max_iter=1000, random_state=0
+        )
+        fitted.fit(design, y)
+        self.kernel.assign(fitted.coef_[0].astype(self.kernel.dtype))
+        self.bias.assign(fitted.intercept_.astype(self.bias.dtype))
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         """One logit per review."""
@@ -332,4 +365,5 @@ class NaiveBayesNgrams(keras.layers.Layer):
             "max_n": self.max_n,
             "buckets": self.buckets,
             "seed": self.seed,
+            "logistic_c": self.logistic_c,
         }
