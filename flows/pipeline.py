@@ -35,7 +35,7 @@ from prefect.context import FlowRunContext
 from prefect.states import Completed
 
 from flows import graph, notify
-from seqlab import lock, recording, runtime, tracking
+from seqlab import lock, recording, runtime, tracking, training
 from seqlab.config import ALL, ConfigError, Params, load_params
 from seqlab.errors import SourceUnavailableError
 from seqlab.fileio import write_json
@@ -57,13 +57,15 @@ def _register(run: recording.PipelineRun, params: Params, paths: ProjectPaths) -
 STEP_FUNCTIONS: dict[str, Callable[..., Any]] = {**STAGE_FUNCTIONS, "register": _register}
 
 
-def _step_body(function: Callable[..., Any]) -> Callable[..., Any]:
+def _step_body(step: str, function: Callable[..., Any]) -> Callable[..., Any]:
     """The task of a step: the stage function, or a Cached state carrying the recorded summary."""
 
-    def body(reuse: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    def body(reuse: dict[str, Any] | None = None, timeout: float | None = None, **kwargs: Any) -> Any:
         if reuse is not None:
             return Completed(name="Cached", message=reuse["message"], data=reuse["summary"])
-        return function(**kwargs)
+        # Prefect's own timeout can be lost inside a __del__; this one raises from ordinary code.
+        with training.time_limit(timeout, f"step {step}"):
+            return function(**kwargs)
 
     body.__name__ = body.__qualname__ = getattr(function, "__name__", "step")
     body.__doc__ = function.__doc__
@@ -71,7 +73,9 @@ def _step_body(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 TASKS = {
-    step: task(name=step, persist_result=False, cache_policy=NO_CACHE, log_prints=True)(_step_body(function))
+    step: task(name=step, persist_result=False, cache_policy=NO_CACHE, log_prints=True)(
+        _step_body(step, function)
+    )
     for step, function in STEP_FUNCTIONS.items()
 }
 record_task = task(name="record", cache_policy=NO_CACHE, persist_result=False, log_prints=True)(
@@ -157,7 +161,7 @@ def _run_step(
         if step == "register"
         else {"dataset": params.dataset(dataset), "paths": paths}
     )
-    result = step_task(reuse=reuse, **arguments, return_state=True).result()
+    result = step_task(reuse=reuse, timeout=timeout, **arguments, return_state=True).result()
 
     recorded = stamp.get("recorded") if current and stamp else None
     if current and stamp and stamp["store"] == store and run.tracker.run_exists(stamp["run_id"]):

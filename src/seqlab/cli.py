@@ -223,10 +223,9 @@ def _run_stage(name: str, dataset: str, params: Params, paths: ProjectPaths) -> 
             if name == "register":
                 recording.record_pipeline(dataset, params, paths, entry_point="dvc", log=_log)
                 _log(SHARE_HINT)
-            elif name in ("tune", "train"):
-                with _stopped_by_ctrl_c() as stop:
-                    extra = {"callbacks": [stop]} if name == "tune" else {"callbacks_for": lambda _: [stop]}
-                    STAGE_FUNCTIONS[name](config, paths, log=_log, **extra)
+            elif name in ("tune", "train", "backtest"):
+                with _stopped_by_ctrl_c():  # their fits stop at the next batch (training.stop_on_interrupt)
+                    STAGE_FUNCTIONS[name](config, paths, log=_log)
             else:
                 STAGE_FUNCTIONS[name](config, paths, log=_log)
     except Exception as error:
@@ -240,7 +239,7 @@ def _run_stage(name: str, dataset: str, params: Params, paths: ProjectPaths) -> 
 
 
 @contextlib.contextmanager
-def _stopped_by_ctrl_c() -> Iterator[Any]:
+def _stopped_by_ctrl_c() -> Iterator[None]:
     """Make a Ctrl-C stop training for sure: see :func:`seqlab.training.stop_on_interrupt`."""
     from seqlab import training
 
@@ -251,7 +250,7 @@ def _stopped_by_ctrl_c() -> Iterator[Any]:
     training.INTERRUPTED.clear()
     previous = signal.signal(signal.SIGINT, interrupted)
     try:
-        yield training.stop_on_interrupt()
+        yield
     finally:
         signal.signal(signal.SIGINT, previous)
         training.INTERRUPTED.clear()

@@ -6,6 +6,7 @@ the function returns plain data (per-epoch history, best epoch).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -14,7 +15,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,60 @@ from seqlab.families import DROPOUT_FREE_FAMILIES, is_recurrent
 INTERRUPTED = threading.Event()
 
 
+@dataclass
+class _TimeLimit:
+    deadline: float  # time.monotonic()
+    message: str
+
+
+_TIME_LIMIT: list[_TimeLimit] = []  # the innermost last (module-level: Keras Tuner copies callbacks)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None, what: str) -> Iterator[None]:
+    """Raise TimeoutError once ``seconds`` have passed: at the next batch of a fit, or at the end.
+
+    A backstop for an orchestrator's own timeout (Prefect's alarm or injected exception), which is
+    lost when it lands in a ``__del__`` or weakref callback, as :func:`stop_on_interrupt` explains:
+    a step past its timeout then ran to its end and was reported Completed. Where that exception
+    lands in a module's import instead, the step fails with "ImportError: initialization failed";
+    any error raised past the deadline is therefore reported as this TimeoutError, caused by it.
+    None: no limit.
+    """
+    if seconds is None:
+        yield
+        return
+    limit = _TimeLimit(time.monotonic() + seconds, f"{what} ran past its timeout of {seconds:g} s")
+    _TIME_LIMIT.append(limit)
+    try:
+        yield
+        _check_time_limit()
+    except (TimeoutError, KeyboardInterrupt):
+        raise
+    except BaseException as error:
+        if time.monotonic() > limit.deadline:
+            raise TimeoutError(limit.message) from error
+        raise
+    finally:
+        _TIME_LIMIT.remove(limit)
+
+
+def _check_time_limit() -> None:
+    now = time.monotonic()
+    for limit in _TIME_LIMIT:
+        if now > limit.deadline:
+            raise TimeoutError(limit.message)
+
+
 def stop_on_interrupt() -> Any:
-    """Return a Keras callback that raises KeyboardInterrupt at the next batch once INTERRUPTED is set.
+    """Return a Keras callback that raises at the next batch once INTERRUPTED is set or a time limit passed.
 
     Ctrl-C raises KeyboardInterrupt wherever the main thread is. Inside a weakref callback or a
     ``__del__`` (frequent while Keras builds and drops models) Python prints "Exception ignored" and
     carries on: an interrupted ``dvc repro`` of tune then ran its search to the end. The handler
-    also sets the event, and this raises again from ordinary code. The flag is module-level because
-    Keras Tuner deep-copies callbacks for each trial.
+    also sets the event, and this raises again from ordinary code; likewise TimeoutError once a
+    :func:`time_limit` has passed. The state is module-level because Keras Tuner deep-copies
+    callbacks for each trial. :func:`fit_model` and the tuner's fits always use it.
     """
     import keras
 
@@ -42,6 +89,8 @@ def stop_on_interrupt() -> Any:
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
             if INTERRUPTED.is_set():
                 raise KeyboardInterrupt("interrupted")
+            if _TIME_LIMIT:
+                _check_time_limit()
 
         on_test_batch_end = on_train_batch_end
         on_predict_batch_end = on_train_batch_end
@@ -446,6 +495,7 @@ def fit_model(
                 keras.callbacks.LambdaCallback(on_train_begin=state.restore, on_epoch_end=state.end_epoch),
                 early_stopping,
                 keras.callbacks.TerminateOnNaN(),
+                stop_on_interrupt(),
                 *(callbacks or []),
             ],
         )

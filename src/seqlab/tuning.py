@@ -28,7 +28,7 @@ from seqlab.errors import CorruptStateError
 from seqlab.families import model_label
 from seqlab.fileio import atomic_open
 from seqlab.schema import SpaceEntry, TuningParams
-from seqlab.training import adapt_to_training_data, feed
+from seqlab.training import adapt_to_training_data, feed, stop_on_interrupt
 
 BuildFunction = Callable[..., Any]
 # Per-epoch logs of a trial, kept in its trial directory: the oracle only stores the best epoch.
@@ -327,7 +327,7 @@ def search(
         "batch_size": settings.batch_size,
         "bucket_width": settings.bucket_width,
         "validation_data": (x_validation, y_validation),
-        "callbacks": [keras.callbacks.TerminateOnNaN(), *(callbacks or [])],
+        "callbacks": [keras.callbacks.TerminateOnNaN(), stop_on_interrupt(), *(callbacks or [])],
         "verbose": verbose,
     }
     if settings.algorithm != "hyperband":

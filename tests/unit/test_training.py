@@ -403,6 +403,39 @@ def test_a_swallowed_ctrl_c_still_stops_the_fit_at_the_next_batch(tmp_path: Path
     finally:
         training.INTERRUPTED.clear()
     assert fit(model(), tmp_path / "again", epochs=1, callbacks=[stop]).epochs_run == 1
+    training.INTERRUPTED.set()  # fit_model itself always checks
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fit(model(), tmp_path / "own", epochs=3)
+    finally:
+        training.INTERRUPTED.clear()
+
+
+def test_a_time_limit_stops_a_fit_at_the_next_batch_and_a_step_at_its_end(tmp_path: Path) -> None:
+    """The backstop of pipeline.step_timeouts: raised from ordinary code, not from a signal handler."""
+    import time
+
+    from seqlab import training
+
+    too_late = pytest.raises(TimeoutError, match="step tune ran past its timeout of 0 s")
+    with too_late, training.time_limit(0, "step tune"):
+        fit(model(), tmp_path, epochs=3)
+    assert not (tmp_path / "best.weights.h5").exists()  # stopped before the fit finished
+    too_late = pytest.raises(TimeoutError, match="step prepare ran past its timeout of 0.01 s")
+    with too_late, training.time_limit(0.01, "step prepare"):
+        time.sleep(0.05)  # no fit to stop: raised when the step ends
+    # An error past the deadline (here the import an alarm broke) is the timeout's, and keeps its cause.
+    with (
+        pytest.raises(TimeoutError, match="step tune ran past") as raised,
+        training.time_limit(0, "step tune"),
+    ):
+        raise ImportError("initialization failed")
+    assert isinstance(raised.value.__cause__, ImportError)
+    with pytest.raises(ValueError, match="in time"), training.time_limit(600, "step tune"):
+        raise ValueError("in time")
+    with training.time_limit(600, "step train"), training.time_limit(None, "no limit"):
+        assert fit(model(), tmp_path / "in_time", epochs=1).epochs_run == 1
+    assert fit(model(), tmp_path / "after", epochs=1).epochs_run == 1  # the limits are gone
 
 
 def _padded_reviews(rows: int, width: int, side: str, seed: int = 0) -> np.ndarray:
