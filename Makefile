@@ -58,8 +58,8 @@ deploy: setup  ## register the scheduled pipeline (params.yaml pipeline.schedule
 bench: setup  ## quality, pipeline and speed benchmarks → BENCHMARKS.md, benchmarks/results.json (about 1 h 45 min on 2 cores)
 	python -m benchmarks.run
 
-test: setup lint typecheck  ## ruff, mypy, then the whole test suite
-	python -m pytest -q
+test: setup lint typecheck  ## ruff, mypy, then the whole test suite (one worker per core, a file per worker)
+	python -m pytest -q -n auto --dist loadfile --durations=25
 
 test-fast: setup  ## unit tests only
 	python -m pytest -q tests/unit
