@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -276,13 +279,22 @@ _ALERTED: list[str] = []  # datasets this process already alerted about (the cra
 
 
 def _alert_failure(
-    params: Params, paths: ProjectPaths, run: recording.PipelineRun, step: str, error: BaseException
+    params: Params,
+    paths: ProjectPaths,
+    run: recording.PipelineRun,
+    step: str,
+    error: BaseException,
+    crashed: bool = False,
 ) -> None:
-    """Tell ``pipeline.notify``: dataset, step, error, MLflow run and Prefect flow run."""
+    """Tell ``pipeline.notify``: dataset, step, error, MLflow run and Prefect flow run.
+
+    "crashed" when a signal stopped the process (Prefect's TerminationSignal is no Exception), or
+    ``crashed`` says one came: raised inside TensorFlow's C++ code it can surface as a SystemError.
+    """
     _ALERTED.append(run.dataset)
     context = FlowRunContext.get()
     flow_run = f"\nPrefect flow run: {context.flow_run.id}" if context and context.flow_run else ""
-    what = "failed" if isinstance(error, Exception) else "crashed"  # a signal stopped the process
+    what = "failed" if isinstance(error, Exception) and not crashed else "crashed"
     detail = str(error) or "the process was stopped by a signal"
     notify.send(
         params.pipeline.notify,
@@ -290,6 +302,32 @@ def _alert_failure(
         f"dataset: {run.dataset}\nstep: {step}\nerror: {type(error).__name__}: {detail}\n"
         f"MLflow: {notify.mlflow_link(str(paths.root), run.experiment_id, run.run_id)}{flow_run}",
     )
+
+
+@contextlib.contextmanager
+def _noting_sigterm(signalled: list[int]) -> Iterator[None]:
+    """Note a SIGTERM in ``signalled``, then hand it on to the handler before (Prefect's, which raises).
+
+    Only the main thread can set handlers; elsewhere nothing is noted.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def note(signum: int, frame: Any) -> None:
+        signalled.append(signum)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:  # the default: end the process as SIGTERM does
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, note)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _on_crashed(flow: Any, flow_run: Any, state: Any) -> None:
@@ -363,27 +401,29 @@ def _dataset_steps(
     summary: dict[str, Any] = {"mlflow_run_id": run.run_id, "steps": {}}
     step = STEPS[0]
     keys: dict[str, str] = {}
-    try:
-        for number, step in enumerate(STEPS, start=1):
-            started = time.perf_counter()
-            result, cached, keys[step] = _run_step(step, dataset, params, paths, run)
-            seconds = time.perf_counter() - started
-            summary["steps"][step] = {"cached": cached, "seconds": round(seconds, 2)}
-            logger.info(
-                f"[{number}/{len(STEPS)}] {dataset} {step}: {'cached, skipped' if cached else 'done'} "
-                f"in {seconds:.1f} s"
-            )
-        summary["registry"] = result
-        summary["dvc_committed"] = _is_dvc_default(paths, profile, overrides, params_file)
-        if summary["dvc_committed"]:
-            step = "dvc commit"
-            summary["dvc_commit"] = _commit_unless_current(paths, dataset, keys)
-    except BaseException as error:
-        recording.finish_pipeline(run, error, step)
-        logger.error(f"{dataset}: step {step} failed; MLflow run {run.run_id} marked FAILED")
-        if not isinstance(error, KeyboardInterrupt | GeneratorExit):  # a person's Ctrl-C needs no alert
-            _alert_failure(params, paths, run, step, error)
-        raise
+    signalled: list[int] = []  # SIGTERM, also where it surfaced as another error
+    with _noting_sigterm(signalled):
+        try:
+            for number, step in enumerate(STEPS, start=1):
+                started = time.perf_counter()
+                result, cached, keys[step] = _run_step(step, dataset, params, paths, run)
+                seconds = time.perf_counter() - started
+                summary["steps"][step] = {"cached": cached, "seconds": round(seconds, 2)}
+                logger.info(
+                    f"[{number}/{len(STEPS)}] {dataset} {step}: {'cached, skipped' if cached else 'done'} "
+                    f"in {seconds:.1f} s"
+                )
+            summary["registry"] = result
+            summary["dvc_committed"] = _is_dvc_default(paths, profile, overrides, params_file)
+            if summary["dvc_committed"]:
+                step = "dvc commit"
+                summary["dvc_commit"] = _commit_unless_current(paths, dataset, keys)
+        except BaseException as error:
+            recording.finish_pipeline(run, error, step)
+            logger.error(f"{dataset}: step {step} failed; MLflow run {run.run_id} marked FAILED")
+            if not isinstance(error, KeyboardInterrupt | GeneratorExit):  # a person's Ctrl-C needs no alert
+                _alert_failure(params, paths, run, step, error, crashed=bool(signalled))
+            raise
     recording.finish_pipeline(run, data_hashes=_data_hashes(paths, dataset, summary["dvc_committed"], logger))
     if run.reused:
         logger.info(
