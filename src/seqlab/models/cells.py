@@ -319,27 +319,28 @@ class NaiveBayesNgrams(keras.layers.Layer):
         if not self.built:
             self.build(x.shape)
         counts = np.zeros((2, self.features), dtype=np.float64)
+        kept = []  # each review's feature set, kept when the weights are fitted next
         for start in range(0, len(x), batch_size):
             features = np.asarray(self.feature_ids(x[start : start + batch_size]))
             for label in (0, 1):
                 chosen = features[y[start : start + batch_size] == label].ravel()
                 counts[label] += np.bincount(chosen, minlength=self.features)
+            if self.logistic_c is not None:
+                kept.append(features)
         counts[:, 0] = 0  # padding
         counts += smoothing
         ratios = np.log(counts[1] / counts[1].sum()) - np.log(counts[0] / counts[0].sum())
         ratios[0] = 0.0
         self.ratios.assign(ratios.astype(self.ratios.dtype))
         if self.logistic_c is not None:
-            self._fit_weights(x, y, ratios, batch_size)
+            self._fit_weights(np.concatenate(kept), y, ratios)
 
-    def _fit_weights(self, x: Any, y: Any, ratios: Any, batch_size: int) -> None:
+    def _fit_weights(self, features: Any, y: Any, ratios: Any) -> None:
         """Fit the weights and bias: L2 logistic regression on the ratio-scaled n-gram sets (NBSVM)."""
         import numpy as np
         from scipy import sparse
         from sklearn.linear_model import LogisticRegression
 
-        batches = (x[start : start + batch_size] for start in range(0, len(x), batch_size))
-        features = np.concatenate([np.asarray(self.feature_ids(batch)) for batch in batches])
         rows = np.repeat(np.arange(len(features)), features.shape[1])
         columns = features.ravel()
         present = columns > 0
