@@ -13,6 +13,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -96,6 +97,79 @@ def stop_on_interrupt() -> Any:
         on_predict_batch_end = on_train_batch_end
 
     return StopOnInterrupt()
+
+
+# What stops a run from outside: Ctrl-C, a kill, and the alarm of Prefect's step timeouts.
+HELD_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)
+
+
+class _Hold:
+    """The handlers that a :func:`signals_held` block replaced, and the signals it noted."""
+
+    def __init__(self) -> None:
+        self.previous: dict[signal.Signals, Any] = {}
+        self.pending: list[int] = []
+
+    def note(self, signum: int, frame: Any) -> None:
+        self.pending.append(signum)
+
+    def hold(self) -> None:
+        for held in HELD_SIGNALS:
+            if signal.getsignal(held) is not None:  # None: installed outside Python, cannot be put back
+                self.previous[held] = signal.signal(held, self.note)
+
+    def let_go(self) -> None:
+        """Put the handlers back, then raise the noted signals to them (which may raise or exit)."""
+        previous, self.previous = self.previous, {}
+        for held, handler in previous.items():
+            signal.signal(held, handler)
+        pending, self.pending = list(dict.fromkeys(self.pending)), []
+        for signum in pending:
+            signal.raise_signal(signum)
+
+
+_HOLDS: list[_Hold] = []  # the innermost last
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGALRM while a block writes state; deliver them when it is done.
+
+    Keras Tuner rewrites oracle.json and trial.json in place. A Ctrl-C that landed inside such a
+    write left oracle.json empty, and the next ``dvc repro`` could not resume the search. Here a
+    signal is only noted, then raised again to the handler that was in place (which may raise or
+    end the process) once the block has finished. Signal handlers belong to the main thread:
+    elsewhere this holds nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    hold = _Hold()
+    _HOLDS.append(hold)
+    try:
+        hold.hold()
+        yield
+    finally:
+        _HOLDS.remove(hold)
+        hold.let_go()
+
+
+@contextlib.contextmanager
+def signals_released() -> Iterator[None]:
+    """Inside :func:`signals_held`, let signals through again (the held ones first) for a while.
+
+    For long stretches that write nothing half-done, such as training a trial's model, so that a
+    Ctrl-C there stops the run at once rather than when the stretch ends.
+    """
+    if not _HOLDS or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    hold = _HOLDS[-1]
+    try:
+        hold.let_go()
+        yield
+    finally:
+        hold.hold()  # also when a let-go signal raised: the outer block still holds
 
 
 PROGRESS_INTERVAL_SECONDS = 15.0  # at most one progress line this often (and the first and last epoch)

@@ -28,7 +28,7 @@ from seqlab.errors import CorruptStateError
 from seqlab.families import model_label
 from seqlab.fileio import atomic_open
 from seqlab.schema import SpaceEntry, TuningParams
-from seqlab.training import adapt_to_training_data, feed, stop_on_interrupt
+from seqlab.training import adapt_to_training_data, feed, signals_held, signals_released, stop_on_interrupt
 
 BuildFunction = Callable[..., Any]
 # Per-epoch logs of a trial, kept in its trial directory: the oracle only stores the best epoch.
@@ -137,9 +137,25 @@ def _make_hypermodel(
 
 
 def _recording(tuner_class: type, log: Callable[[str], None] | None = None, label: str = "tune") -> type:
-    """Subclass a tuner so each trial writes every epoch's logs to its directory (and says it began)."""
+    """Subclass a tuner so each trial writes every epoch's logs to its directory (and says it began).
+
+    Its state files are written whole: signals wait while Keras Tuner writes them (in place) and
+    come through while a trial builds and trains its model (:func:`seqlab.training.signals_held`).
+    """
 
     class RecordingTuner(tuner_class):
+        def search(self, *fit_args: Any, **fit_kwargs: Any) -> Any:
+            with signals_held():
+                return super().search(*fit_args, **fit_kwargs)
+
+        def run_trial(self, trial: Any, *fit_args: Any, **fit_kwargs: Any) -> Any:
+            with signals_released():
+                return super().run_trial(trial, *fit_args, **fit_kwargs)
+
+        def save(self) -> None:
+            with signals_held():
+                super().save()
+
         def on_trial_begin(self, trial: Any) -> None:
             super().on_trial_begin(trial)
             if log is not None:
@@ -171,7 +187,8 @@ def _recording(tuner_class: type, log: Callable[[str], None] | None = None, labe
                 json.dump(timing, handle)
 
         def on_epoch_end(self, trial: Any, model: Any, epoch: int, logs: Any = None) -> None:
-            super().on_epoch_end(trial, model, epoch, logs=logs)
+            with signals_held():  # the oracle rewrites the trial's trial.json
+                super().on_epoch_end(trial, model, epoch, logs=logs)
             row = {"epoch": int(epoch), **{name: float(value) for name, value in (logs or {}).items()}}
             self._epoch_logs.setdefault(trial.trial_id, []).append(row)
             self._write_epochs(trial.trial_id)

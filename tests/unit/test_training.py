@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,14 @@ import numpy as np
 import pytest
 
 from seqlab.models import build_series_model
-from seqlab.training import FitResult, fit_model, set_determinism, variant_arguments
+from seqlab.training import (
+    FitResult,
+    fit_model,
+    set_determinism,
+    signals_held,
+    signals_released,
+    variant_arguments,
+)
 
 WINDOW = 8
 BATCH = 32
@@ -515,3 +523,21 @@ def test_a_masked_text_model_scores_bucketed_batches_as_full_rows(tmp_path: Path
     assert cut["accuracy"] == full["accuracy"]
     assert result.best_metrics["val_loss"] == pytest.approx(full["loss"], rel=1e-5)
     assert full["accuracy"] > 0.9, result.history
+
+
+def test_held_signals_arrive_when_the_block_ends_and_released_ones_at_once() -> None:
+    steps: list[str] = []
+    with pytest.raises(KeyboardInterrupt), signals_held():
+        signal.raise_signal(signal.SIGINT)
+        steps.append("write finished")
+    assert steps == ["write finished"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+    with pytest.raises(KeyboardInterrupt), signals_held():
+        signal.raise_signal(signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt), signals_released():  # the held Ctrl-C comes through
+            steps.append("not reached")
+        signal.raise_signal(signal.SIGINT)  # held again once the stretch is over
+        steps.append("second write finished")
+    assert steps == ["write finished", "second write finished"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import shutil
+import signal
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -314,6 +317,40 @@ def test_garbage_state_then_deleting_the_folder_restarts_the_search(
         run(CountingBuild(), settings(TINY_SPACE, epochs=1), tmp_path)
     shutil.rmtree(tmp_path / "search")  # what the message says to do
     assert len(run(CountingBuild(), settings(TINY_SPACE, epochs=1), tmp_path).trials) == 2
+
+
+@pytest.mark.parametrize("state_file", ["oracle.json", "trial.json"])
+def test_a_ctrl_c_inside_a_state_write_waits_for_it_then_the_search_resumes(
+    tmp_path: Path, state_file: str
+) -> None:
+    """An interrupted `dvc repro` of tune once left oracle.json empty: the search could not resume.
+
+    The Ctrl-C is sent just after Keras Tuner's file writer has truncated the state file (TensorFlow's
+    GFile creates its writer on the first write), where Python would otherwise raise it.
+    """
+    sent: list[str] = []
+
+    def ctrl_c_inside_the_write(frame: Any, event: str, arg: Any) -> None:
+        if event != "return" or frame.f_code.co_name != "_prewrite_check" or sent:
+            return
+        name = str(frame.f_locals["self"].name)
+        if name.endswith(state_file):
+            sent.append(name)
+            signal.raise_signal(signal.SIGINT)
+
+    sys.setprofile(ctrl_c_inside_the_write)
+    try:
+        with pytest.raises(KeyboardInterrupt) as caught:
+            run(CountingBuild(), settings(TINY_SPACE, epochs=1), tmp_path)
+    finally:
+        sys.setprofile(None)
+    assert len(sent) == 1, "the Ctrl-C was never sent"
+    # the writer is still open (its frames are in the traceback): the file must be whole already
+    assert isinstance(json.loads(Path(sent[0]).read_text(encoding="utf-8")), dict), sent[0]
+    del caught
+
+    result = run(CountingBuild(), settings(TINY_SPACE, epochs=1), tmp_path)
+    assert [trial.status for trial in result.trials] == ["COMPLETED", "COMPLETED"]
 
 
 def test_random_search_with_as_many_trials_as_combinations_tries_each_once(tmp_path: Path) -> None:
