@@ -4,10 +4,11 @@ correction learn from?
 The frozen NBSVM fitted at C 0.3 classifies its own training reviews almost perfectly (accuracy
 0.9999), so the BiLSTM correction learns from logits far more confident than those it meets later.
 Two remedies: a smaller C (NBSVM alone worse on validation, its training logits less extreme), or
-cross-fitting (``anchor_training: cross_fitted``: the correction trains on out-of-fold logits). For
-each C this fits the bench's ``hybrid_bilstm_frozen`` with the given ``anchor_training`` on the
-pipeline's training split (the NBSVM first, as the pipeline does) and reports, on the validation
-split V: the NBSVM alone (the untrained hybrid), then the hybrid after each epoch.
+cross-fitting (``anchor_training: cross_fitted`` of commit ca99966: the correction trains on
+out-of-fold logits; reverted, as it did not help). For each C this fits the bench's
+``hybrid_bilstm_frozen`` with the given ``anchor_training`` on the pipeline's training split (the
+NBSVM first, as the pipeline does) and reports, on the validation split V: the NBSVM alone (the
+untrained hybrid), then the hybrid after each epoch.
 
 Usage: python benchmarks/probes/text_anchor.py WORKSPACE EPOCHS ANCHOR_TRAINING C [C ...]
 (the bench's learning rate, or the environment's LEARNING_RATE)

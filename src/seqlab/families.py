@@ -30,8 +30,7 @@ HYBRID_ANCHOR = "baseline"
 # A text model with this ``anchor`` is a hybrid: NBSVM's logit plus a correction from the family's body.
 TEXT_HYBRID_ANCHOR = "nbsvm"
 # How a text hybrid's NBSVM learns: with the body, or fitted first (logistic regression) and held fixed.
-ANCHOR_TRAININGS: tuple[str, ...] = ("end_to_end", "frozen", "cross_fitted")
-CROSS_FIT_FOLDS = 5  # "cross_fitted": the frozen NBSVM, with out-of-fold logits while training
+ANCHOR_TRAININGS: tuple[str, ...] = ("end_to_end", "frozen")
 # Builder arguments that only a text hybrid reads.
 TEXT_HYBRID_ONLY: tuple[str, ...] = ("anchor_training", "anchor_c")
 # Families without dropout layers at all: every dropout variant is the same model as "none".
@@ -68,8 +67,8 @@ def model_label(hyperparameters: Mapping[str, Any]) -> str:
     units = hyperparameters.get("units")
     if family != "nbsvm" and isinstance(units, int) and not isinstance(units, bool):
         family = f"{family}({units})"
-    if _text_hybrid(hyperparameters) and hyperparameters.get("anchor_training") in ("frozen", "cross_fitted"):
-        family = f"{family} on {str(hyperparameters['anchor_training']).replace('_', '-')} nbsvm"
+    if _text_hybrid(hyperparameters) and hyperparameters.get("anchor_training") == "frozen":
+        family = f"{family} on frozen nbsvm"
     return family
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import keras
 import numpy as np
 import pytest
-from sklearn.model_selection import StratifiedKFold
 
 from seqlab.models import (
     MERGE_MODES,
@@ -601,65 +600,10 @@ def test_frozen_text_hybrid_starts_as_a_fitted_nbsvm_that_training_leaves_alone(
         assert not {"anchor_training", "anchor_c"} & set(
             applicable({**other, "anchor_training": "frozen", "anchor_c": 1})
         )
-    with pytest.raises(
-        ValueError, match="anchor_training must be one of end_to_end, frozen, cross_fitted; got 'fixed'"
-    ):
+    with pytest.raises(ValueError, match="anchor_training must be one of end_to_end, frozen; got 'fixed'"):
         build_text_model("lstm", VOCAB, MAX_LEN, anchor="nbsvm", anchor_training="fixed")
     with pytest.raises(ValueError, match="anchor_c must be a positive finite number"):
         build_text_model("lstm", VOCAB, MAX_LEN, anchor="nbsvm", anchor_training="frozen", anchor_c=0)
-
-
-def test_cross_fitted_hybrid_trains_on_out_of_fold_logits_and_predicts_with_the_full_nbsvm(
-    tmp_path: Path,
-) -> None:
-    """NBSVM fits its own training reviews almost perfectly; the correction must see honest logits."""
-    from seqlab.families import model_label
-    from seqlab.models.cells import NaiveBayesNgrams
-    from seqlab.training import adapt_to_training_data
-
-    options = {"units": 4, "embedding_dim": 4, "ngram": 2, "ngram_buckets": 101, "seed": 3, "anchor_c": 2.0}
-    reviews = np.concatenate([token_ids(5, seed=seed) for seed in range(1, 5)])
-    labels = np.arange(20) % 2
-    frozen = build_text_model("lstm", VOCAB, MAX_LEN, anchor="nbsvm", anchor_training="frozen", **options)
-    crossed = build_text_model(
-        "lstm", VOCAB, MAX_LEN, anchor="nbsvm", anchor_training="cross_fitted", **options
-    )
-    for model in (frozen, crossed):
-        adapt_to_training_data(model, reviews, labels)
-    layer = crossed.get_layer("naive_bayes_ngrams")
-    assert layer.cross_fit_folds == 5 and not layer.trainable_weights
-    # Predictions: the NBSVM fitted on every training review, as the frozen hybrid's.
-    full = np.asarray(frozen.get_layer("naive_bayes_ngrams")(reviews))
-    np.testing.assert_allclose(np.asarray(layer(reviews)), full, atol=1e-5)
-    # Training: each review's logit comes from the fit of the four folds without it.
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-    for rest, held in folds.split(reviews, labels):
-        alone = NaiveBayesNgrams(VOCAB, 2, 101, logistic_c=2.0)
-        alone.adapt(reviews[rest], labels[rest])
-        np.testing.assert_allclose(
-            np.asarray(layer(reviews[held], training=True)), np.asarray(alone(reviews[held])), atol=1e-4
-        )
-    # ... whatever the padding: the fingerprint is of the n-gram set
-    shifted = np.roll(reviews, -1, axis=1)  # every row has a leading 0 (pre-padded), now trailing
-    assert not shifted[:, -1].any()
-    np.testing.assert_allclose(
-        np.asarray(layer(shifted, training=True)), np.asarray(layer(reviews, training=True)), atol=1e-6
-    )
-    assert not np.allclose(np.asarray(layer(reviews, training=True)), full, atol=1e-3)
-    unseen = token_ids(3, seed=99)  # not a training review: the full NBSVM, also while training
-    np.testing.assert_allclose(np.asarray(layer(unseen, training=True)), np.asarray(layer(unseen)), atol=1e-6)
-    crossed.fit(reviews, labels.astype("float32"), epochs=2, verbose=0)
-    crossed.save(tmp_path / "crossed.keras")
-    loaded = keras.models.load_model(tmp_path / "crossed.keras")
-    np.testing.assert_allclose(
-        loaded.predict(reviews, verbose=0), crossed.predict(reviews, verbose=0), atol=1e-6
-    )
-    hyperparameters = {"family": "lstm", "units": 4, "anchor": "nbsvm", "anchor_training": "cross_fitted"}
-    assert model_label(hyperparameters) == "hybrid lstm(4) on cross-fitted nbsvm"
-    with pytest.raises(ValueError, match="cross_fit_folds needs logistic_c"):
-        NaiveBayesNgrams(VOCAB, cross_fit_folds=5)
-    with pytest.raises(ValueError, match="cross_fit_folds must be an integer >= 2 or None, got 1"):
-        NaiveBayesNgrams(VOCAB, logistic_c=1.0, cross_fit_folds=1)
 
 
 # --------------------------------------------------------------------------- images read row by row

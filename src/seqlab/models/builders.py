@@ -54,7 +54,6 @@ import keras
 from seqlab.families import (  # noqa: F401  (re-exported: the builders' vocabulary)
     ANCHOR_TRAININGS,
     CONV_FAMILIES,
-    CROSS_FIT_FOLDS,
     HYBRID_ANCHOR,
     RECURRENT_CELLS,
     RECURRENT_FAMILIES,
@@ -405,8 +404,7 @@ def build_text_model(
     offer NBSVM beside its hybrids. ``anchor_training="end_to_end"`` trains the NBSVM weights with the
     body; ``"frozen"`` fits them first, as the original NBSVM (an L2 logistic regression with inverse
     strength ``anchor_c`` on the training reviews), and holds them fixed, so the body learns only the
-    correction; ``"cross_fitted"`` is frozen too, but the body trains on each training review's
-    out-of-fold NBSVM logit (``NaiveBayesNgrams``' cross-fitting), as confident as on new reviews.
+    correction.
     """
     body = _Body.validated(
         family,
@@ -438,8 +436,7 @@ def build_text_model(
     learning_rate = _learning_rate(learning_rate)
     seed = _seed(seed)
     anchor = _choice(anchor, "anchor", ("none", TEXT_HYBRID_ANCHOR))  # an NBSVM anchored on itself is itself
-    anchor_training = _choice(anchor_training, "anchor_training", ANCHOR_TRAININGS)
-    frozen = anchor_training != "end_to_end"
+    frozen = _choice(anchor_training, "anchor_training", ANCHOR_TRAININGS) == "frozen"
     finite_c = isinstance(anchor_c, numbers.Real) and 0 < float(anchor_c) < math.inf
     if isinstance(anchor_c, bool) or not finite_c:
         raise ValueError(f"anchor_c must be a positive finite number, got {anchor_c!r}")
@@ -470,7 +467,6 @@ def build_text_model(
                 ngram_buckets,
                 seed=seed,
                 logistic_c=float(anchor_c) if frozen else None,
-                cross_fit_folds=CROSS_FIT_FOLDS if anchor_training == "cross_fitted" else None,
                 trainable=not frozen,
                 name="naive_bayes_ngrams",
             )(inputs)

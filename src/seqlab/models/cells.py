@@ -238,13 +238,6 @@ class NaiveBayesNgrams(keras.layers.Layer):
       fitted by :meth:`adapt` too, as the original NBSVM is: an L2 logistic regression (scikit-learn's
       liblinear, inverse strength ``logistic_c``) on the ratio-scaled n-gram sets. Such a layer is
       meant to be frozen (``trainable=False``): a hybrid then learns only what NBSVM misses.
-    - Cross-fitting (``cross_fit_folds`` k, with ``logistic_c``): NBSVM classifies its own training
-      reviews almost perfectly (accuracy 0.9999 at C 0.3), so a correction trained on its logits there
-      sees a confidence it never meets on new reviews. :meth:`adapt` therefore also fits NBSVM (ratios
-      and weights) k times, each on all folds but one, and keeps each training review's logit from
-      the fit that did not see it; while training, a review found among them (by a fingerprint of
-      its n-gram set) gets that out-of-fold logit. Predictions always use the NBSVM fitted on all the
-      training reviews. The out-of-fold logits are not saved: they serve training only.
     """
 
     def __init__(
@@ -254,7 +247,6 @@ class NaiveBayesNgrams(keras.layers.Layer):
         buckets: int = 2**22,
         seed: int | None = None,
         logistic_c: float | None = None,
-        cross_fit_folds: int | None = None,
         **kwargs: Any,
     ) -> None:
         sizes = (("vocab_size", vocab_size, 2), ("max_n", max_n, 1), ("buckets", buckets, 1))
@@ -264,22 +256,13 @@ class NaiveBayesNgrams(keras.layers.Layer):
         finite_c = isinstance(logistic_c, int | float) and 0 < logistic_c < math.inf
         if logistic_c is not None and (isinstance(logistic_c, bool) or not finite_c):
             raise ValueError(f"logistic_c must be a positive finite number or None, got {logistic_c!r}")
-        if cross_fit_folds is not None:
-            whole = isinstance(cross_fit_folds, int) and not isinstance(cross_fit_folds, bool)
-            if not whole or cross_fit_folds < 2:
-                raise ValueError(f"cross_fit_folds must be an integer >= 2 or None, got {cross_fit_folds!r}")
-            if logistic_c is None:
-                raise ValueError("cross_fit_folds needs logistic_c (only weights fitted by adapt)")
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
         self.max_n = max_n
         self.buckets = buckets
         self.seed = seed
         self.logistic_c = None if logistic_c is None else float(logistic_c)
-        self.cross_fit_folds = cross_fit_folds
         self.features = vocab_size + (buckets if max_n > 1 else 0)
-        # Sorted fingerprints of the training reviews and their out-of-fold logits (cross-fitting).
-        self.held_out: tuple[Any, Any] | None = None
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         """Create the fixed ratios, the learned weights (small random) and the bias."""
@@ -311,35 +294,12 @@ class NaiveBayesNgrams(keras.layers.Layer):
         repeat = ops.pad(ops.equal(ordered[:, 1:], ordered[:, :-1]), [[0, 0], [1, 0]])
         return ops.where(repeat, ops.zeros_like(ordered), ordered)
 
-    @staticmethod
-    def fingerprint(features: Any) -> Any:
-        """Hash each review's feature set [batch, k] (0 = none) to one int64 [batch], order-free.
-
-        Each feature is mixed (multiply, xor-shift, multiply; int64 wraps) and the mixes are summed, so
-        the same set gives the same value whatever its padding or length bucket.
-        """
-        mixed = features * ops.convert_to_tensor(-7046029254386353131, "int64")  # 0x9E3779B97F4A7C15
-        mixed = ops.bitwise_xor(mixed, ops.right_shift(mixed, ops.convert_to_tensor(29, "int64")))
-        mixed = mixed * ops.convert_to_tensor(-4658895280553007687, "int64")  # 0xBF58476D1CE4E5B9
-        return ops.sum(ops.where(features > 0, mixed, ops.zeros_like(mixed)), axis=1)
-
-    def call(self, inputs: Any, training: bool | None = None) -> Any:
-        """Return the logit [batch, 1]: bias plus the ratio-scaled weights of the review's feature set.
-
-        While training with cross-fitting, a training review's logit is its out-of-fold one.
-        """
+    def call(self, inputs: Any) -> Any:
+        """Return the logit [batch, 1]: bias plus the ratio-scaled weights of the review's feature set."""
         features = self.feature_ids(inputs)
         present = ops.cast(features > 0, self.kernel.dtype)
         scores = ops.take(self.ratios, features) * ops.take(self.kernel, features) * present
-        logits = ops.sum(scores, axis=1, keepdims=True) + self.bias
-        if not training or self.held_out is None:
-            return logits
-        keys = ops.convert_to_tensor(self.held_out[0], "int64")
-        found_logits = ops.convert_to_tensor(self.held_out[1], logits.dtype)
-        prints = self.fingerprint(features)
-        at = ops.clip(ops.searchsorted(keys, prints), 0, keys.shape[0] - 1)
-        found = ops.equal(ops.take(keys, at), prints)
-        return ops.where(ops.expand_dims(found, 1), ops.take(found_logits, at)[:, None], logits)
+        return ops.sum(scores, axis=1, keepdims=True) + self.bias
 
     def adapt(self, token_ids: Any, labels: Any, smoothing: float = 1.0, batch_size: int = 2048) -> None:
         """Set the ratios from training reviews [n, steps] and their 0/1 labels (never from test data)."""
@@ -367,77 +327,32 @@ class NaiveBayesNgrams(keras.layers.Layer):
                 counts[label] += np.bincount(chosen, minlength=self.features)
             if self.logistic_c is not None:
                 kept.append(features)
-        ratios = self._ratios(counts, smoothing)
-        self.ratios.assign(ratios.astype(self.ratios.dtype))
-        self.held_out = None
-        if self.logistic_c is None:
-            return
-        features = np.concatenate(kept)
-        coef, intercept = self._fit_weights(features, y, ratios)
-        self.kernel.assign(coef.astype(self.kernel.dtype))
-        self.bias.assign(intercept.astype(self.bias.dtype))
-        if self.cross_fit_folds is not None:
-            self.held_out = self._out_of_fold_logits(features, y, counts, smoothing)
-
-    @staticmethod
-    def _ratios(counts: Any, smoothing: float) -> Any:
-        """Naive Bayes log-count ratios from per-class feature counts [2, features] (padding counts 0)."""
-        import numpy as np
-
-        smoothed = counts.copy()
-        smoothed[:, 0] = 0  # padding
-        smoothed += smoothing
-        ratios = np.log(smoothed[1] / smoothed[1].sum()) - np.log(smoothed[0] / smoothed[0].sum())
+        counts[:, 0] = 0  # padding
+        counts += smoothing
+        ratios = np.log(counts[1] / counts[1].sum()) - np.log(counts[0] / counts[0].sum())
         ratios[0] = 0.0
-        return ratios
+        self.ratios.assign(ratios.astype(self.ratios.dtype))
+        if self.logistic_c is not None:
+            self._fit_weights(np.concatenate(kept), y, ratios)
 
-    def _design(self, features: Any, ratios: Any) -> Any:
-        """Return the ratio-scaled n-gram sets as a sparse matrix [reviews, features]."""
+    def _fit_weights(self, features: Any, y: Any, ratios: Any) -> None:
+        """Fit the weights and bias: L2 logistic regression on the ratio-scaled n-gram sets (NBSVM)."""
         import numpy as np
         from scipy import sparse
+        from sklearn.linear_model import LogisticRegression
 
         rows = np.repeat(np.arange(len(features)), features.shape[1])
         columns = features.ravel()
         present = columns > 0
         values = (ratios[columns[present]], (rows[present], columns[present]))
-        return sparse.csr_matrix(values, shape=(len(features), self.features))
-
-    def _fit_weights(self, features: Any, y: Any, ratios: Any) -> tuple[Any, Any]:
-        """Fit weights and bias: L2 logistic regression on the ratio-scaled n-gram sets (NBSVM)."""
-        from sklearn.linear_model import LogisticRegression
-
+        design = sparse.csr_matrix(values, shape=(len(features), self.features))
         # liblinear's dual solver suits many more features than reviews; random_state fixes its order.
         fitted = LogisticRegression(
             C=self.logistic_c, solver="liblinear", dual=True, max_iter=1000, random_state=0
         )
-        fitted.fit(self._design(features, ratios), y)
-        return fitted.coef_[0], fitted.intercept_
-
-    def _out_of_fold_logits(self, features: Any, y: Any, counts: Any, smoothing: float) -> tuple[Any, Any]:
-        """Each training review's NBSVM logit from ratios and weights fitted without its fold.
-
-        Returns the reviews' sorted fingerprints and their logits; reviews with the same n-gram set
-        (duplicates) share the mean of their logits.
-        """
-        import numpy as np
-        from sklearn.model_selection import StratifiedKFold
-
-        logits = np.zeros(len(y))
-        folds = StratifiedKFold(n_splits=int(self.cross_fit_folds or 2), shuffle=True, random_state=0)
-        for rest, held in folds.split(features, y):
-            fold_counts = counts.copy()
-            for label in (0, 1):
-                chosen = features[held][y[held] == label].ravel()
-                fold_counts[label] -= np.bincount(chosen, minlength=self.features)
-            ratios = self._ratios(fold_counts, smoothing)
-            coef, intercept = self._fit_weights(features[rest], y[rest], ratios)
-            logits[held] = self._design(features[held], ratios) @ coef + intercept[0]
-        prints = np.concatenate(
-            [np.asarray(self.fingerprint(features[start : start + 4096])) for start in range(0, len(y), 4096)]
-        )
-        keys, which = np.unique(prints, return_inverse=True)
-        means = np.bincount(which, weights=logits) / np.bincount(which)
-        return keys, means.astype(np.float32)
+        fitted.fit(design, y)
+        self.kernel.assign(fitted.coef_[0].astype(self.kernel.dtype))
+        self.bias.assign(fitted.intercept_.astype(self.bias.dtype))
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         """One logit per review."""
@@ -452,5 +367,4 @@ class NaiveBayesNgrams(keras.layers.Layer):
             "buckets": self.buckets,
             "seed": self.seed,
             "logistic_c": self.logistic_c,
-            "cross_fit_folds": self.cross_fit_folds,
         }
