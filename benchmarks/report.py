@@ -120,6 +120,75 @@ def backtest_table(results: dict[str, Any]) -> str:
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
+def issue_targets(results: dict[str, Any]) -> list[tuple[str, str, str, str, bool]]:
+    """Issue 25's targets, met or not: (dataset, measure, measured, target, met), for what was measured.
+
+    The default run's rows come from the pipeline section (``make run``'s command, from a fresh copy),
+    the others from the quality section (the ``full`` profile, means over seeds).
+    """
+    from benchmarks.quality import BACKTEST_TARGETS, CHAMPION_TARGETS, FULL_PROFILE_TARGETS, MAKE_RUN_SECONDS
+
+    rows: list[tuple[str, str, str, str, bool]] = []
+    if results.get("mode") == "quick":  # tiny budgets: nothing to judge
+        return rows
+    pipeline = results.get("pipeline") or {}
+    if pipeline.get("profile") == "default":
+        seconds = float(pipeline["first_run_seconds"])
+        limit = f"≤ {MAKE_RUN_SECONDS / 60:.0f} min"
+        rows.append(
+            ("all", "`make run`, wall time", f"{seconds / 60:.1f} min", limit, seconds <= MAKE_RUN_SECONDS)
+        )
+        registered = pipeline.get("registered") or {}
+    else:
+        registered = {}
+    for dataset, record in registered.items():
+        metric, higher = record["metric"], bool(record["higher_is_better"])
+        value, reference = float(record["value"]), float(record["best_baseline_value"])
+        measured = f"{_number(value, metric)} vs {record['best_baseline']} {_number(reference, metric)}"
+        threshold = CHAMPION_TARGETS.get(dataset)
+        sign = "≥" if higher else "≤"
+        if higher:  # a classifier: judged only where the issue set a threshold
+            if threshold is not None:
+                goal, met = f"{sign} {_number(threshold, metric)}", value >= threshold
+                rows.append((dataset, "default run: best model, test", measured, goal, met))
+        else:  # every series: at or below its best baseline, and below its threshold where one is set
+            goal, met = "≤ best baseline", value <= reference
+            if threshold is not None:
+                goal, met = f"≤ {_number(threshold, metric)} and {goal}", met and value <= threshold
+            rows.append((dataset, "default run: best model, test", measured, goal, met))
+        test, rule = record.get("backtest"), BACKTEST_TARGETS.get(dataset)
+        if test and rule:
+            skill, p_value = float(test["skill"]), float(test["dm_p_value"])
+            se = float(test["mae_difference_se"]) / float(test["mae_baseline"])  # skill's standard error
+            shown = f"skill {skill:+.4f} ± {se:.4f}, p = {p_value:.2g}, {test['origins']} origins"
+            if rule == "within_one_se":
+                goal, met = "skill ≥ 0 within one SE", skill + se >= 0
+            else:
+                goal, met = "skill > 0, p < 0.05", skill > 0 and p_value < 0.05
+            rows.append((dataset, "default run: backtest", shown, goal, met))
+    labels = {"best": "best model", "best_hybrid": "best hybrid", "best_recurrent": "best pure recurrent"}
+    for dataset, goals in FULL_PROFILE_TARGETS.items():
+        if not (entry := results.get("quality", {}).get(dataset)):
+            continue
+        metric, higher = entry["metric"], entry["higher_is_better"]
+        for key, threshold in goals.items():
+            if found := entry.get(key):
+                met = found["value"] >= threshold if higher else found["value"] <= threshold
+                goal = f"{'≥' if higher else '≤'} {_number(threshold, metric)}"
+                rows.append((dataset, f"`full` profile: {labels[key]}", _named(found, metric), goal, met))
+    return rows
+
+
+def issue_targets_table(results: dict[str, Any]) -> str:
+    """Markdown: :func:`issue_targets`, or "" when nothing they judge was measured."""
+    rows = issue_targets(results)
+    lines = ["| dataset | measure | measured | target | met |", "| --- | --- | --- | --- | --- |"]
+    lines += [
+        f"| {d} | {what} | {got} | {goal} | {'yes' if met else 'no'} |" for d, what, got, goal, met in rows
+    ]
+    return "\n".join(lines) if rows else ""
+
+
 def _models_table(entry: dict[str, Any]) -> str:
     metric = entry["metric"]
     rows = [(name, model["family"], model, "model") for name, model in entry["models"].items()]
@@ -220,6 +289,14 @@ def document(results: dict[str, Any]) -> str:
             "p-value and count of origins won per seed; skill is 1 − model MAE / baseline MAE):",
             "",
             backtests,
+            "",
+        ]
+    if targets := issue_targets_table(results):
+        parts += [
+            "Issue 25's targets (the default run: the pipeline section's `seqlab run`, what `make run` "
+            "runs, from a fresh copy; the `full` profile: the quality section):",
+            "",
+            targets,
             "",
         ]
     parts += [protocol.strip(), ""]

@@ -29,6 +29,7 @@ from typing import Any
 
 from benchmarks import quality, report
 from seqlab.config import load_params
+from seqlab.paths import ProjectPaths
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "benchmarks" / "work"
@@ -63,6 +64,11 @@ def measure_pipeline(workspace: Path, env: dict[str, str], profile: str, dataset
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     first, _ = _timed(command, workspace, env, workspace.parent / "pipeline-first.log")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    paths = ProjectPaths.at(workspace)
+    registered = {
+        name: quality.registered_record(paths, name)
+        for name in load_params(workspace / "params.yaml").select([datasets])
+    }
     rerun, output = _timed(command, workspace, env, workspace.parent / "pipeline-rerun.log")
     cached = len(re.findall(r"cached, skipped", output))
     steps = len(re.findall(r"\[\d+/\d+\]", output))
@@ -74,6 +80,7 @@ def measure_pipeline(workspace: Path, env: dict[str, str], profile: str, dataset
         "noop_rerun_seconds": round(rerun, 2),
         "noop_rerun_flow_seconds": _flow_seconds(output),
         "noop_rerun_cached_steps": f"{cached}/{steps}",
+        "registered": registered,  # per dataset: what the first run registered (issue 25's targets)
     }
     if profile == "default":
         dvc_seconds, _ = _timed(["dvc", "repro"], workspace, env, workspace.parent / "dvc-noop.log")

@@ -27,7 +27,7 @@ def test_quick_quality_run_writes_results_in_the_issue_schema(tmp_path: Path) ->
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
     work = tmp_path / "work"
-    command = [sys.executable, "-m", "benchmarks.run", "--quick", "--sections", "quality"]
+    command = [sys.executable, "-m", "benchmarks.run", "--quick", "--sections", "pipeline,quality"]
     command += ["--datasets", "synthetic,imdb", "--work", str(work)]
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -64,6 +64,15 @@ def test_quick_quality_run_writes_results_in_the_issue_schema(tmp_path: Path) ->
     assert "| synthetic | test_mae |" in document and "## Reproduce" in document
     assert f"| synthetic | 10 | {seed_backtest['model']} | {backtest['mae_model']:.4f} |" in document
     assert f"quality (imdb, synthetic) at commit {run['commit']}, started {run['started_at']}" in document
+    # the pipeline section (the smoke profile's synthetic run here) keeps what that run registered
+    registered = payload["pipeline"]["registered"]["synthetic"]
+    registry = json.loads(
+        (work / "pipeline" / "project" / "results/synthetic/register/registry.json").read_text()
+    )
+    assert payload["pipeline"]["profile"] == "smoke" and registered["value"] == registry["value"]
+    assert registered["best_baseline_value"] == registry["best_baseline_value"]
+    assert registered["backtest"]["origins"] == 10 and registered["backtest"]["mae_difference_se"] > 0
+    assert "Issue 25's targets" not in document  # a quick run is not judged against them
     # the family fits were logged beside the pipeline tree
     from mlflow.tracking import MlflowClient
 
@@ -188,6 +197,67 @@ def test_the_report_lists_every_dataset_of_the_results_in_their_order(tmp_path: 
     assert report.PROTOCOLS["cet"] + "." in document
     assert "test_accuracy on the test split of `datasets.mnist` (params.yaml), 1 seed(s)." in document
     assert "test_mae on the test split of `datasets.boston` (params.yaml), 3 seed(s)." in document
+
+
+def _registered(value: float, baseline: float, **backtest: float) -> dict[str, Any]:
+    """A series' pipeline.registered record as run.py keeps it (lower MAE is better)."""
+    record = {"metric": "test_mae", "higher_is_better": False, "value": value, "best_baseline": "ctar"}
+    test = {"origins": 10, "mae_baseline": 1.0, "dm_p_value": 0.5, "skill": 0.0, "mae_difference_se": 0.01}
+    return record | {"best_baseline_value": baseline, "backtest": test | backtest if backtest else None}
+
+
+def test_issue_25s_targets_judge_the_default_run_and_the_full_profile() -> None:
+    from benchmarks import report
+
+    committed = json.loads((REPO / "benchmarks" / "results.json").read_text(encoding="utf-8"))
+    pipeline = {"profile": "default", "first_run_seconds": 1150.0}
+    pipeline["registered"] = {
+        "giss": _registered(1.036, 1.048, skill=-0.005, mae_difference_se=0.01),  # within one SE
+        "cet": _registered(1.269, 1.281, skill=0.009, dm_p_value=0.0005),
+        "synthetic": _registered(4.201, 4.201),  # the baseline alone: at its baseline, no backtest target
+        "imdb": {
+            "metric": "test_accuracy",
+            "higher_is_better": True,
+            "value": 0.9118,
+            "best_baseline": "tfidf_logreg",
+            "best_baseline_value": 0.9036,
+            "backtest": None,
+        },
+    }
+    results = {"pipeline": pipeline, "quality": committed["quality"]}
+    rows = {
+        (dataset, measure): (goal, met) for dataset, measure, _, goal, met in report.issue_targets(results)
+    }
+    assert rows[("all", "`make run`, wall time")] == ("≤ 20 min", True)
+    assert rows[("giss", "default run: best model, test")] == ("≤ best baseline", True)
+    assert rows[("giss", "default run: backtest")] == ("skill ≥ 0 within one SE", True)
+    assert rows[("cet", "default run: best model, test")] == ("≤ 1.270 and ≤ best baseline", True)
+    assert rows[("cet", "default run: backtest")] == ("skill > 0, p < 0.05", True)
+    assert rows[("synthetic", "default run: best model, test")] == ("≤ best baseline", True)
+    assert rows[("imdb", "default run: best model, test")] == ("≥ 91.00%", True)
+    synthetic_best = committed["quality"]["synthetic"]["best"]["value"]
+    assert rows[("synthetic", "`full` profile: best model")] == ("≤ 4.200", synthetic_best <= 4.2)
+    assert rows[("imdb", "`full` profile: best pure recurrent")][0] == "≥ 89.00%"
+    assert ("synthetic", "default run: backtest") not in rows
+
+    # each can fail: slower, worse than the baseline or the threshold, a backtest short by more than an SE
+    pipeline["first_run_seconds"] = 1250.0
+    pipeline["registered"]["giss"] = _registered(1.05, 1.048, skill=-0.02, mae_difference_se=0.01)
+    pipeline["registered"]["cet"] = _registered(1.275, 1.281, skill=0.009, dm_p_value=0.06)
+    pipeline["registered"]["imdb"]["value"] = 0.905
+    failed = {(dataset, measure) for dataset, measure, _, _, met in report.issue_targets(results) if not met}
+    assert failed >= {
+        ("all", "`make run`, wall time"),
+        ("giss", "default run: best model, test"),
+        ("giss", "default run: backtest"),
+        ("cet", "default run: best model, test"),
+        ("cet", "default run: backtest"),
+        ("imdb", "default run: best model, test"),
+    }
+    # a smoke or quick pipeline run is not judged: only the full profile's rows remain
+    pipeline["profile"] = "smoke"
+    assert {dataset for dataset, *_ in report.issue_targets(results)} == {"synthetic", "imdb"}
+    assert report.issue_targets({**results, "mode": "quick"}) == []
 
 
 def _trial(score: float | None, status: str = "COMPLETED", **hyperparameters: Any) -> dict[str, Any]:
