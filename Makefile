@@ -31,7 +31,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install the locked stack
 
-run: setup  ## the whole pipeline of every dataset of params.yaml through Prefect into MLflow (default profile, 13-17 min on 2 cores)
+run: setup  ## the whole pipeline of every dataset of params.yaml through Prefect into MLflow (default profile, about 9 min on 2 cores, plus 2 min to install the first time)
 	seqlab run --dataset all --profile default
 
 smoke: setup  ## the whole pipeline of the synthetic series in about a minute (smoke profile)
